@@ -1,0 +1,24 @@
+# cinecut: a feature film in, a trailer out. Every stage is a file target.
+# Stages (rules/*.smk): demo film -> source stamp + dialogue -> analysis -> scene
+# descriptions -> structure -> narrative -> manifest -> conform -> QC.
+from snakemake.utils import min_version
+
+min_version("9.27")
+
+
+configfile: "config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/demo.smk"
+include: "rules/source.smk"
+include: "rules/analysis.smk"
+include: "rules/vision.smk"
+include: "rules/story.smk"
+include: "rules/conform.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        get_final_output(),

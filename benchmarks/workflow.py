@@ -1,0 +1,64 @@
+"""End-to-end wall time of the demo trailer and of a no-op dry run.
+
+    .venv/bin/python benchmarks/workflow.py [--duration 240] [--size 1920x1080]
+
+Builds the demo in a fresh temporary copy of the workflow and prints, measured in the
+same run: the end-to-end time, one decode of the demo film (`ffmpeg -i demo -f null -`)
+as the baseline it is compared with, a no-op `snakemake -n` after completion, and bare
+Snakemake start-up (`snakemake --version`) as that one's baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def timed(cmd: list[str], cwd: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=cwd, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=240)
+    parser.add_argument("--size", default="1920x1080")
+    args = parser.parse_args()
+    width, height = map(int, args.size.split("x"))
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for name in ("Snakefile", "config.yaml", "rules", "scripts", "schemas", "profiles", "envs"):
+            src = REPO / name
+            (shutil.copytree if src.is_dir() else shutil.copy2)(src, work / name)
+        config = yaml.safe_load((work / "config.yaml").read_text())
+        config["demo"]["duration"] = args.duration
+        config["trailer"].update(width=width, height=height)
+        (work / "config.yaml").write_text(yaml.safe_dump(config))
+        total = timed([*SNAKEMAKE, "--cores", "4", "trailer.mp4"], work)
+        decode = timed(["ffmpeg", "-v", "error", "-i", "resources/demo/demo.mp4", "-f", "null", "-"], work)
+        noop = min(timed([*SNAKEMAKE, "-n"], work) for _ in range(3))
+        startup = min(timed([*SNAKEMAKE, "--version"], work) for _ in range(3))
+        stages = sorted((work / "results/benchmarks").rglob("*.tsv"))
+        print(f"demo: {args.duration:.0f} s film, trailer {width}x{height}")
+        print(f"end-to-end (demo render + all stages): {total:8.1f} s")
+        for tsv in stages:
+            seconds = float(tsv.read_text().splitlines()[1].split("\t")[0])
+            print(f"  stage {tsv.relative_to(work / 'results/benchmarks')}: {seconds:.1f} s")
+        print(f"baseline, one decode of the demo film:  {decode:8.2f} s  (end-to-end = {total / decode:.1f}x)")
+        print(f"no-op snakemake -n:                     {noop:8.2f} s")
+        print(f"baseline, snakemake --version:          {startup:8.2f} s  (no-op -n = {noop / startup:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()

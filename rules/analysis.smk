@@ -1,0 +1,18 @@
+# One decode pass: shots, per-shot signals, keyframes.
+
+
+rule analysis:
+    input:
+        stamp=f"{RESULTS}/{{film}}/source.json",
+    output:
+        analysis=f"{RESULTS}/{{film}}/analysis.json",
+        keyframes=directory(f"{RESULTS}/{{film}}/keyframes"),
+    log:
+        "logs/analysis/{film}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/analysis/{{film}}.tsv"
+    conda:
+        "../envs/media.yaml"
+    threads: 2
+    script:
+        "../scripts/analyse.py"

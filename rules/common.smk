@@ -1,0 +1,125 @@
+# Python the DAG needs: config validation, the film list, input and params functions.
+import csv
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.settings.types import RerunTrigger
+from snakemake.utils import validate
+
+from cinecut import scenes as cinecut_scenes
+from cinecut import source as cinecut_source
+
+validate(config, schema="../schemas/config.schema.yaml", set_default=True)
+
+RESULTS = config["results"].rstrip("/")
+DEMO = {
+    "film": "resources/demo/demo.mp4",
+    "subtitles": "resources/demo/demo.srt",
+    "truth": "resources/demo/demo.truth.json",
+}
+
+
+def _film_entry(film, subtitles="", vibe="", title="", tagline=""):
+    stem = Path(film).stem
+    return stem, {
+        "film": film,
+        "subtitles": subtitles,
+        "vibe": vibe or config["vibe"],
+        "title": title
+        or config["title"]
+        or stem.replace("_", " ").replace("-", " ").title(),
+        "tagline": tagline or config["tagline"],
+    }
+
+
+def _read_films():
+    """The main film (config `film`, or the demo) plus every row of the film sheet."""
+    films = {}
+    main = config["film"] or DEMO["film"]
+    subtitles = config["subtitles"] if config["film"] else DEMO["subtitles"]
+    entries = [_film_entry(main, subtitles)]
+    if config["sheet"]:
+        with open(config["sheet"], newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh, delimiter="\t"):
+                validate(row, schema="../schemas/sheet.schema.yaml", set_default=True)
+                entries.append(
+                    _film_entry(
+                        **{
+                            k: row.get(k) or ""
+                            for k in ("film", "subtitles", "vibe", "title", "tagline")
+                        }
+                    )
+                )
+    for stem, entry in entries:
+        if stem in films and films[stem]["film"] != entry["film"]:
+            raise WorkflowError(
+                f"{entry['film']}: another film has the same name ({films[stem]['film']}); rename one"
+            )
+        films[stem] = entry
+    return films, Path(main).stem
+
+
+FILMS, MAIN_FILM = _read_films()
+
+
+wildcard_constraints:
+    film="[^/]+",
+
+
+def get_final_output():
+    return ["trailer.mp4"] + expand(f"{RESULTS}/{{film}}/qc.json", film=FILMS)
+
+
+def is_rule_produced(path):
+    return path in DEMO.values()
+
+
+def get_stamp_input(wildcards):
+    """A film made by a rule is an ordinary input, so the DAG orders it first."""
+    film = FILMS[wildcards.film]["film"]
+    return [film] if is_rule_produced(film) else []
+
+
+def get_film_path(wildcards):
+    return FILMS[wildcards.film]["film"]
+
+
+def get_film_signature(wildcards):
+    """mtime_ns:size of the film; a change reruns the stamp and all that follows."""
+    if RerunTrigger.PARAMS not in workflow.rerun_triggers:
+        raise WorkflowError(
+            "cinecut needs the 'params' rerun trigger to notice a changed film: "
+            "drop --rerun-triggers or include 'params' in it"
+        )
+    film = FILMS[wildcards.film]["film"]
+    if is_rule_produced(film):
+        return cinecut_source.RULE_PRODUCED
+    return cinecut_source.signature(film)
+
+
+def get_subtitles(wildcards):
+    subtitles = FILMS[wildcards.film]["subtitles"]
+    return {"subtitles": subtitles} if subtitles else {}
+
+
+def get_vibe(wildcards):
+    return FILMS[wildcards.film]["vibe"]
+
+
+def get_title(wildcards):
+    return FILMS[wildcards.film]["title"]
+
+
+def get_tagline(wildcards):
+    return FILMS[wildcards.film]["tagline"]
+
+
+def get_scenedesc_repair(wildcards):
+    return cinecut_scenes.repair_token(
+        f"{RESULTS}/{wildcards.film}/{wildcards.film}.scenedesc.msgpack"
+    )
+
+
+def get_model_gpu(backend):
+    """One GPU slot for rules that run a model, none for the embedded heuristics."""
+    return 0 if backend == "heuristic" else 1

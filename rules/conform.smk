@@ -1,0 +1,59 @@
+# Render the manifest, measure the result, deliver the main film's trailer.
+
+
+rule conform:
+    input:
+        manifest=f"{RESULTS}/{{film}}/TRAILER_MANIFEST.json",
+        stamp=f"{RESULTS}/{{film}}/source.json",
+    output:
+        f"{RESULTS}/{{film}}/trailer.mp4",
+    log:
+        "logs/conform/{film}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/conform/{{film}}.tsv"
+    conda:
+        "../envs/media.yaml"
+    threads: 2
+    params:
+        width=config["trailer"]["width"],
+        height=config["trailer"]["height"],
+        fps=config["trailer"]["fps"],
+        preset=config["trailer"]["preset"],
+        font_dir=config["font_dir"],
+    script:
+        "../scripts/conform.py"
+
+
+rule qc:
+    input:
+        trailer=f"{RESULTS}/{{film}}/trailer.mp4",
+        manifest=f"{RESULTS}/{{film}}/TRAILER_MANIFEST.json",
+    output:
+        f"{RESULTS}/{{film}}/qc.json",
+    log:
+        "logs/qc/{film}.log",
+    conda:
+        "../envs/media.yaml"
+    params:
+        width=config["trailer"]["width"],
+        height=config["trailer"]["height"],
+    script:
+        "../scripts/qc.py"
+
+
+localrules:
+    deliver_trailer,
+
+
+rule deliver_trailer:
+    input:
+        trailer=f"{RESULTS}/{MAIN_FILM}/trailer.mp4",
+        qc=f"{RESULTS}/{MAIN_FILM}/qc.json",
+    output:
+        "trailer.mp4",
+    log:
+        "logs/deliver_trailer.log",
+    conda:
+        "../envs/media.yaml"
+    script:
+        "../scripts/deliver.py"

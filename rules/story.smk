@@ -1,0 +1,57 @@
+# Structure anchors, scored candidate clips, and the editable cut plan.
+
+
+rule structure:
+    input:
+        analysis=f"{RESULTS}/{{film}}/analysis.json",
+        scenedesc=f"{RESULTS}/{{film}}/{{film}}.scenedesc.msgpack",
+        dialogue=f"{RESULTS}/{{film}}/dialogue.json",
+    output:
+        f"{RESULTS}/{{film}}/structure.json",
+    log:
+        "logs/structure/{film}.log",
+    conda:
+        "../envs/story.yaml"
+    resources:
+        gpu=get_model_gpu(config["structure"]["backend"]),
+    params:
+        backend=config["structure"]["backend"],
+    script:
+        "../scripts/find_structure.py"
+
+
+rule narrative:
+    input:
+        analysis=f"{RESULTS}/{{film}}/analysis.json",
+        scenedesc=f"{RESULTS}/{{film}}/{{film}}.scenedesc.msgpack",
+        dialogue=f"{RESULTS}/{{film}}/dialogue.json",
+        structure=f"{RESULTS}/{{film}}/structure.json",
+    output:
+        f"{RESULTS}/{{film}}/narrative.json",
+    log:
+        "logs/narrative/{film}.log",
+    conda:
+        "../envs/story.yaml"
+    params:
+        vibe=get_vibe,
+    script:
+        "../scripts/build_narrative.py"
+
+
+rule manifest:
+    input:
+        narrative=f"{RESULTS}/{{film}}/narrative.json",
+        stamp=f"{RESULTS}/{{film}}/source.json",
+    output:
+        f"{RESULTS}/{{film}}/TRAILER_MANIFEST.json",
+    log:
+        "logs/manifest/{film}.log",
+    conda:
+        "../envs/story.yaml"
+    params:
+        vibe=get_vibe,
+        title=get_title,
+        tagline=get_tagline,
+        length=config["trailer"]["length"],
+    script:
+        "../scripts/write_manifest.py"

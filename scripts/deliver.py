@@ -1,0 +1,18 @@
+"""Snakemake script: copy the main film's checked trailer to ./trailer.mp4.
+
+A copy, not a hard link: a link shares the source's mtime, which is older than
+qc.json, and Snakemake would plan this job again on every run.
+"""
+
+import shutil
+
+from cinecut import atomic
+from cinecut.runner import run_script
+
+
+def main(sm):
+    with atomic.atomic_path(sm.output[0]) as tmp:
+        shutil.copyfile(sm.input.trailer, tmp)
+
+
+run_script(snakemake, main)  # noqa: F821 - injected by Snakemake

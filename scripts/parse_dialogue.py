@@ -1,0 +1,13 @@
+"""Snakemake script: subtitles to dialogue lines with emotion labels."""
+
+from cinecut import models
+from cinecut.runner import run_script
+from cinecut.subtitles import build_dialogue
+
+
+def main(sm):
+    stamp = models.load(models.Stamp, sm.input.stamp)
+    models.save(build_dialogue(sm.input.get("subtitles"), stamp.duration), sm.output[0])
+
+
+run_script(snakemake, main)  # noqa: F821 - injected by Snakemake

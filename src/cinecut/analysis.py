@@ -1,0 +1,222 @@
+"""One decode pass over the film: shots, per-shot signals and keyframes together.
+
+PyAV decodes video and audio from one demux loop. Every video frame is reduced to a
+small picture for the cut score (HSV histogram distance plus luma change) and the
+motion signal; only a frame that becomes its shot's best keyframe candidate is
+converted at keyframe size. No proxy file, no second pass, no seeking.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from .errors import CinecutError
+from .models import Analysis, Keyframe, Shot, Stamp
+
+log = logging.getLogger(__name__)
+
+SMALL = (160, 90)  # analysis picture size
+KEYFRAME_WIDTH = 640
+CUT_THRESHOLD = 0.35  # histogram distance (0-1) that marks a hard cut
+BLACK_LUMA = 0.06  # mean luma under which a frame is black (fades)
+MIN_SHOT_SECONDS = 0.4
+AUDIO_RATE = 16000
+
+
+@dataclass
+class _ShotAccumulator:
+    start: float
+    boundary: str
+    motion: list[float] = field(default_factory=list)
+    best_sharpness: float = -1.0
+    best_time: float = 0.0
+    best_image: np.ndarray | None = None
+    best_small: np.ndarray | None = None
+    frames: int = 0
+
+
+def _histogram(hsv: np.ndarray) -> np.ndarray:
+    hist = cv2.calcHist([hsv], [0, 1, 2], None, [16, 4, 4], [0, 180, 0, 256, 0, 256]).ravel()
+    return hist / max(hist.sum(), 1.0)
+
+
+def _colourfulness(bgr: np.ndarray) -> float:
+    """Hasler & Suesstrunk colourfulness, scaled so ~1 is very colourful."""
+    b, g, r = (bgr[..., i].astype(np.float32) for i in range(3))
+    rg, yb = r - g, 0.5 * (r + g) - b
+    value = np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean())
+    return float(min(value / 110.0, 1.0))
+
+
+def _dominant_hue(hsv: np.ndarray) -> float:
+    saturated = hsv[..., 1] > 60
+    if saturated.mean() < 0.1:
+        return -1.0
+    hist = np.bincount(hsv[..., 0][saturated].ravel() // 10, minlength=18)
+    return float(hist.argmax() * 20 + 10)
+
+
+_FACES: cv2.CascadeClassifier | None = None
+
+
+def count_faces(bgr: np.ndarray) -> tuple[int, float]:
+    """Frontal faces (OpenCV Haar cascade): count and area of the largest, as a fraction."""
+    global _FACES
+    if _FACES is None:
+        _FACES = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    faces = _FACES.detectMultiScale(gray, scaleFactor=1.15, minNeighbors=6, minSize=(24, 24))
+    if len(faces) == 0:
+        return 0, 0.0
+    largest = max(w * h for (_x, _y, w, h) in faces)
+    return len(faces), float(largest / (gray.shape[0] * gray.shape[1]))
+
+
+def _loudness_db(samples: np.ndarray) -> float:
+    if samples.size == 0:
+        return -90.0
+    rms = float(np.sqrt(np.mean(samples.astype(np.float64) ** 2)))
+    return max(20 * np.log10(rms + 1e-9), -90.0)
+
+
+def analyse(stamp: Stamp, keyframe_dir: Path) -> Analysis:
+    """Decode the film once; write keyframe JPEGs into `keyframe_dir`; return the analysis."""
+    film = stamp.film
+    try:
+        container = av.open(film)
+    except (av.FFmpegError, OSError) as exc:
+        raise CinecutError(film, f"cannot open the film for decoding: {exc}") from exc
+    with container:
+        vstream = container.streams.video[0]
+        vstream.thread_type = "AUTO"
+        streams = [vstream]
+        astream = container.streams.audio[0] if container.streams.audio else None
+        resampler = None
+        if astream is not None:
+            streams.append(astream)
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=AUDIO_RATE)
+        audio_chunks: list[np.ndarray] = []
+        shots: list[_ShotAccumulator] = []
+        prev_hist = prev_gray = None
+        in_black = False
+        frames = 0
+        last_report = time.monotonic()
+        tb = vstream.time_base or Fraction(1, 1000)
+        try:
+            for packet in container.demux(*streams):
+                for frame in packet.decode():
+                    if isinstance(frame, av.AudioFrame):
+                        for out in resampler.resample(frame):
+                            audio_chunks.append(out.to_ndarray().ravel())
+                        continue
+                    t = float(frame.pts * tb) if frame.pts is not None else frames / float(Fraction(stamp.fps))
+                    small = frame.to_ndarray(width=SMALL[0], height=SMALL[1], format="bgr24")
+                    hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
+                    gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+                    hist = _histogram(hsv)
+                    luma = float(gray.mean()) / 255.0
+                    black = luma < BLACK_LUMA
+                    boundary = None
+                    if not shots:
+                        boundary = "start"
+                    elif black != in_black:
+                        boundary = "fade" if not black else None
+                    elif prev_hist is not None and not black:
+                        dist = 0.5 * float(np.abs(hist - prev_hist).sum())
+                        if dist > CUT_THRESHOLD and t - shots[-1].start >= MIN_SHOT_SECONDS:
+                            boundary = "cut"
+                    in_black = black
+                    if boundary:
+                        shots.append(_ShotAccumulator(start=t, boundary=boundary))
+                    shot = shots[-1]
+                    shot.frames += 1
+                    if prev_gray is not None and boundary is None:
+                        shot.motion.append(float(np.abs(gray.astype(np.int16) - prev_gray).mean()) / 255.0)
+                    # Keyframe: the sharpest frame, skipping the first frames after a boundary.
+                    if shot.frames > 3 or shot.best_image is None:
+                        sharp = float(cv2.Laplacian(gray, cv2.CV_32F).var()) * (0.2 if black else 1.0)
+                        if sharp > shot.best_sharpness:
+                            height = round(KEYFRAME_WIDTH * frame.height / frame.width / 2) * 2
+                            shot.best_sharpness, shot.best_time = sharp, t
+                            shot.best_image = frame.to_ndarray(width=KEYFRAME_WIDTH, height=height, format="bgr24")
+                            shot.best_small = small
+                    prev_hist, prev_gray = hist, gray.astype(np.int16)
+                    frames += 1
+                    if time.monotonic() - last_report > 5:
+                        last_report = time.monotonic()
+                        log.info("analysis: %.0f%% (%.0f s of %.0f s)", 100 * t / stamp.duration, t, stamp.duration)
+        except av.FFmpegError as exc:
+            if frames == 0:
+                raise CinecutError(film, f"no decodable video: {exc}") from exc
+            log.warning("%s: decoding stopped at frame %d: %s", film, frames, exc)
+    if not shots:
+        raise CinecutError(film, "no decodable video frames")
+    audio = np.concatenate(audio_chunks) if audio_chunks else np.zeros(0, np.float32)
+    return _finish(stamp, shots, frames, audio, keyframe_dir)
+
+
+def _finish(stamp: Stamp, acc: list[_ShotAccumulator], frames: int, audio: np.ndarray, keyframe_dir: Path) -> Analysis:
+    shots: list[Shot] = []
+    keyframes: list[Keyframe] = []
+    keyframe_dir.mkdir(parents=True, exist_ok=True)
+    for i, a in enumerate(acc):
+        end = acc[i + 1].start if i + 1 < len(acc) else stamp.duration
+        seg = audio[int(a.start * AUDIO_RATE) : int(end * AUDIO_RATE)]
+        small = a.best_small
+        hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
+        gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+        motion = float(np.mean(a.motion)) if a.motion else 0.0
+        shots.append(
+            Shot(
+                index=i,
+                start=round(a.start, 4),
+                end=round(end, 4),
+                boundary=a.boundary,
+                motion=round(motion, 5),
+                brightness=round(float(gray.mean()) / 255, 4),
+                contrast=round(float(gray.std()) / 128, 4),
+                colourfulness=round(_colourfulness(small), 4),
+                loudness_db=round(_loudness_db(seg), 2),
+                sharpness=round(a.best_sharpness, 2),
+            )
+        )
+        name = f"kf{i:05d}.jpg"
+        ok, jpeg = cv2.imencode(".jpg", a.best_image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        if not ok:
+            raise CinecutError(keyframe_dir / name, "cannot encode keyframe")
+        (keyframe_dir / name).write_bytes(jpeg.tobytes())
+        faces, face_area = count_faces(a.best_image)
+        keyframes.append(
+            Keyframe(
+                index=i,
+                time=round(a.best_time, 4),
+                shot=i,
+                image=name,
+                reason="sharpest frame of the shot",
+                brightness=shots[-1].brightness,
+                contrast=shots[-1].contrast,
+                colourfulness=shots[-1].colourfulness,
+                hue=_dominant_hue(hsv),
+                motion=shots[-1].motion,
+                faces=faces,
+                face_area=round(face_area, 4),
+            )
+        )
+    log.info("analysis: %d frames, %d shots, %d keyframes", frames, len(shots), len(keyframes))
+    return Analysis(
+        film=stamp.film,
+        fingerprint=stamp.fingerprint,
+        duration=stamp.duration,
+        fps=stamp.fps,
+        frames=frames,
+        shots=shots,
+        keyframes=keyframes,
+    )

@@ -1,0 +1,278 @@
+"""Conform: render the manifest into trailer.mp4 with one ffmpeg invocation.
+
+Every segment is brought to one frame rate, size, sample aspect, pixel format and
+audio layout, and trimmed to a whole number of frames with exactly the matching
+number of audio samples, so concatenation cannot drift.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import ffmpeg as ffm  # ffmpeg-python: builds the filter graph and escapes its values
+
+from . import atomic, media
+from .errors import CinecutError
+from .manifest import Manifest, Segment
+from .models import Stamp
+from .vibes import get_vibe
+
+log = logging.getLogger(__name__)
+
+AUDIO_RATE = 48000
+FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a segment lands in the trailer, in frames and audio samples."""
+
+    segment: Segment
+    first_frame: int
+    frames: int
+    first_sample: int
+    samples: int
+
+
+def place_segments(manifest: Manifest, fps: Fraction) -> list[Placement]:
+    """Frame counts per segment; sample counts from the cumulative frame position."""
+    placements, frame = [], 0
+    for seg in manifest.segments:
+        frames = max(round(seg.length * fps), 1)
+        s0 = round(Fraction(frame) / fps * AUDIO_RATE)
+        s1 = round(Fraction(frame + frames) / fps * AUDIO_RATE)
+        placements.append(Placement(seg, frame, frames, s0, s1 - s0))
+        frame += frames
+    return placements
+
+
+def output_rate(stamp: Stamp, configured: float) -> Fraction:
+    if configured > 0:
+        return Fraction(configured).limit_denominator(1001)
+    rate = Fraction(stamp.fps)
+    return rate if 12 <= rate <= 60 else Fraction(25)
+
+
+def font_path(name: str, font_dir: str = "") -> str:
+    for folder in ((font_dir,) if font_dir else ()) + FONT_DIRS:
+        path = Path(folder) / name
+        if path.is_file():
+            return str(path)
+    raise CinecutError(name, "font not found; install fonts-dejavu-core or set font_dir in config.yaml")
+
+
+def _apply_chain(stream, chain: str):
+    """Apply a filter chain written as 'name=k=v:k=v,name2=...' (the vibe grades)."""
+    for part in filter(None, chain.split(",")):
+        name, _, args = part.partition("=")
+        kwargs = dict(kv.split("=", 1) for kv in args.split(":") if kv) if args else {}
+        stream = stream.filter(name, **kwargs)
+    return stream
+
+
+def _picture(stream, w: int, h: int, fps: Fraction, frames: int):
+    return (
+        stream.filter("fps", fps=str(fps))
+        .filter("trim", end_frame=frames)
+        .filter("setpts", "PTS-STARTPTS")
+        .filter("scale", "trunc(iw*sar/2)*2", "ih")  # square pixels first
+        .filter("scale", w, h, force_original_aspect_ratio="decrease")
+        .filter("pad", w, h, "(ow-iw)/2", "(oh-ih)/2", color="black")
+        .filter("setsar", "1")
+    )
+
+
+def _silence(samples: int):
+    return ffm.input(f"anullsrc=r={AUDIO_RATE}:cl=stereo", f="lavfi").filter("atrim", end_sample=samples)
+
+
+def _card(p: Placement, w: int, h: int, fps: Fraction, font: str, colour: str, text_dir: Path):
+    video = ffm.input(f"color=c=black:s={w}x{h}:r={fps}", f="lavfi").filter("trim", end_frame=p.frames)
+    if p.segment.kind == "title":
+        lines = (p.segment.text or "").splitlines()
+        size = h // 11
+        for i, line in enumerate(lines):
+            text_file = text_dir / f"card{p.first_frame}_{i}.txt"
+            text_file.write_text(line, encoding="utf-8")
+            line_size = size if i == 0 else size // 2
+            y = f"(h-{line_size})/2+{(i - (len(lines) - 1) / 2) * size * 1.2:.0f}"
+            video = video.drawtext(
+                textfile=str(text_file),
+                fontfile=font,
+                fontsize=line_size,
+                fontcolor=colour,
+                x="(w-text_w)/2",
+                y=y,
+            )
+        seconds = p.frames / float(fps)
+        fade = min(0.5, seconds / 4)
+        video = video.filter("fade", t="in", st=0, d=fade).filter("fade", t="out", st=seconds - fade, d=fade)
+    return video.filter("setsar", "1"), _silence(p.samples)
+
+
+def build_command(
+    manifest: Manifest,
+    stamp: Stamp,
+    out: Path,
+    text_dir: Path,
+    width: int,
+    height: int,
+    fps: Fraction,
+    preset: str = "fast",
+    font_dir: str = "",
+) -> list[str]:
+    vibe = get_vibe(manifest.vibe)
+    font = font_path(vibe.title_font, font_dir)
+    parts = []
+    for p in place_segments(manifest, fps):
+        seg = p.segment
+        if seg.kind != "clip":
+            parts += _card(p, width, height, fps, font, vibe.title_colour, text_dir)
+            continue
+        src = ffm.input(manifest.film, ss=f"{seg.source_in:.6f}", t=f"{p.frames / fps + 1.0:.6f}")
+        video = _apply_chain(_picture(src.video, width, height, fps, p.frames), vibe.grade)
+        if stamp.has_audio:
+            audio = (
+                src.audio.filter("aresample", AUDIO_RATE)
+                .filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
+                .filter("apad")
+                .filter("atrim", end_sample=p.samples)
+                .filter("asetpts", "N/SR/TB")
+                .filter("afade", t="in", d=0.01)
+                .filter("afade", t="out", st=max(p.samples / AUDIO_RATE - 0.03, 0), d=0.03)
+            )
+        else:
+            audio = _silence(p.samples)
+        parts += [video.filter("format", "yuv420p"), audio]
+    joined = ffm.concat(*parts, v=1, a=1).node
+    # Picture final, sound as PCM: loudness is normalised afterwards in two passes.
+    output = ffm.output(
+        joined[0],
+        joined[1],
+        str(out),
+        f="mov",
+        vcodec="libx264",
+        preset=preset,
+        crf=18,
+        pix_fmt="yuv420p",
+        r=str(fps),
+        acodec="pcm_s16le",
+        ar=AUDIO_RATE,
+        ac=2,
+    )
+    return ffm.compile(output.global_args("-hide_banner", "-nostdin", "-v", "error"), overwrite_output=True)
+
+
+def check_against_film(manifest: Manifest, stamp: Stamp, manifest_path: str) -> None:
+    """Hand edits may point outside the film: say which segment."""
+    for i, seg in enumerate(manifest.segments):
+        if seg.kind == "clip" and (seg.source_out or 0) > stamp.duration + 0.05:
+            raise CinecutError(
+                manifest_path,
+                f"segments.{i}.source_out: {seg.source_out} s is past the film's end ({stamp.duration:.2f} s)",
+            )
+
+
+def render(
+    manifest: Manifest,
+    stamp: Stamp,
+    out: str | Path,
+    width: int,
+    height: int,
+    fps: Fraction,
+    preset: str = "fast",
+    font_dir: str = "",
+) -> None:
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    target = get_vibe(manifest.vibe).loudness
+    with (
+        atomic.atomic_path(out, suffix=".mp4") as tmp,
+        tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as scratch,
+    ):
+        picture = Path(scratch) / "picture.mov"
+        cmd = build_command(manifest, stamp, picture, Path(scratch), width, height, fps, preset, font_dir)
+        log.info("conform: %d segments at %dx%d %s fps", len(manifest.segments), width, height, fps)
+        media.run(cmd, manifest.film, "rendering the trailer")
+        normalise_loudness(picture, tmp, target)
+
+
+TRUE_PEAK = -2.0  # dBTP asked of loudnorm; the limiter and AAC keep the result under -1
+
+
+def measure_loudnorm(path: Path, target: float) -> dict[str, str]:
+    """First loudnorm pass: the audio's measured loudness, range, peak and threshold."""
+    err = media.run_stderr(
+        [
+            "ffmpeg",
+            "-hide_banner",
+            "-nostdin",
+            "-i",
+            str(path),
+            "-map",
+            "0:a:0",
+            "-af",
+            f"loudnorm=I={target}:TP={TRUE_PEAK}:LRA=11:print_format=json",
+            "-f",
+            "null",
+            "-",
+        ],
+        path,
+        "measuring loudness",
+    )
+    start, end = err.rfind("{"), err.rfind("}")
+    try:
+        return json.loads(err[start : end + 1])
+    except ValueError as exc:
+        raise CinecutError(path, "loudness measurement gave no result") from exc
+
+
+def normalise_loudness(picture: Path, out: Path, target: float) -> None:
+    """Second pass: linear gain to the target, a limiter for the peaks; video copied."""
+    m = measure_loudnorm(picture, target)
+    if m.get("input_i") in (None, "-inf"):  # silence: nothing to normalise
+        chain = "anull"
+    else:
+        chain = (
+            f"loudnorm=I={target}:TP={TRUE_PEAK}:LRA=11:measured_I={m['input_i']}:measured_TP={m['input_tp']}"
+            f":measured_LRA={m['input_lra']}:measured_thresh={m['input_thresh']}:offset={m['target_offset']}"
+            f":linear=true,alimiter=limit={10 ** (TRUE_PEAK / 20):.4f}:level=false"
+        )
+    media.run(
+        [
+            "ffmpeg",
+            "-hide_banner",
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(picture),
+            "-map",
+            "0:v:0",
+            "-map",
+            "0:a:0",
+            "-c:v",
+            "copy",
+            "-af",
+            f"{chain},aresample={AUDIO_RATE}",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "192k",
+            "-ar",
+            str(AUDIO_RATE),
+            "-movflags",
+            "+faststart",
+            "-f",
+            "mp4",
+            str(out),
+        ],
+        picture,
+        "normalising loudness",
+    )

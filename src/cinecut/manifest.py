@@ -1,0 +1,160 @@
+"""TRAILER_MANIFEST.json: the editable cut plan, and how it is chosen from the narrative.
+
+A person may edit the manifest by hand (drop, reorder, retime clips, change titles);
+conform renders exactly what it says. `load_manifest` names the field and the
+segment of an invalid edit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from . import models
+from .models import Candidate, Narrative, Stamp
+from .vibes import Vibe, target_length
+
+MANIFEST_VERSION = 1
+TITLE_SECONDS = 3.0
+END_CARD_SECONDS = 4.0
+SILENCE_SECONDS = 1.0
+
+
+class Segment(BaseModel):
+    """One piece of the trailer: a clip of the film, a title card, or a silent black beat."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["clip", "title", "black"]
+    act: int | None = Field(default=None, ge=1, le=3)
+    source_in: float | None = Field(default=None, ge=0)
+    source_out: float | None = Field(default=None, ge=0)
+    duration: float | None = Field(default=None, gt=0)
+    text: str | None = None
+    zone: str | None = None
+    beat: str | None = None
+    score: float | None = None
+    dialogue: str | None = None
+    transition: Literal["cut"] = "cut"
+    reasons: list[str] = []
+
+    @model_validator(mode="after")
+    def _complete(self) -> Segment:
+        if self.kind == "clip":
+            if self.source_in is None or self.source_out is None:
+                raise ValueError("a clip needs source_in and source_out")
+            if self.source_out - self.source_in < 0.5:
+                raise ValueError("a clip must be at least 0.5 s long (source_out - source_in)")
+        else:
+            if self.duration is None:
+                raise ValueError(f"a {self.kind} segment needs a duration")
+            if self.kind == "title" and not (self.text or "").strip():
+                raise ValueError("a title segment needs text")
+        return self
+
+    @property
+    def length(self) -> float:
+        if self.kind == "clip":
+            return float(self.source_out) - float(self.source_in)  # type: ignore[arg-type]
+        return float(self.duration)  # type: ignore[arg-type]
+
+
+class Manifest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = MANIFEST_VERSION
+    film: str
+    fingerprint: str
+    title: str
+    tagline: str = ""
+    vibe: str
+    target_seconds: float
+    segments: list[Segment] = Field(min_length=1)
+
+
+def _pick(pool: list[Candidate], budget: float) -> list[Candidate]:
+    """Best-scoring clips until the act's time is filled; beats first."""
+    chosen, used = [], 0.0
+    for cand in sorted(pool, key=lambda c: (c.beat is None, -c.score)):
+        length = cand.end - cand.start
+        if used + length > budget + 0.5 and chosen:
+            continue
+        chosen.append(cand)
+        used += length
+        if used >= budget:
+            break
+    return chosen
+
+
+def plan_manifest(narrative: Narrative, stamp: Stamp, vibe: Vibe, title: str, tagline: str, length: float) -> Manifest:
+    """Three acts: set-up in film order, escalation in film order, climax rising to its money shot."""
+    target = target_length(vibe, stamp.duration, length)
+    cards = TITLE_SECONDS + SILENCE_SECONDS + END_CARD_SECONDS
+    picture = max(target - cards, target * 0.5)
+    acts: list[list[Candidate]] = []
+    for i, zone in enumerate(("BEGINNING", "ESCALATION", "CLIMAX")):
+        pool = [c for c in narrative.candidates if c.zone == zone]
+        acts.append(_pick(pool, picture * vibe.act_share[i]))
+    # Top up from the best clips left (escalation and climax first) to reach the length.
+    used = {id(c) for act in acts for c in act}
+    missing = picture - sum(c.end - c.start for act in acts for c in act)
+    order = {"ESCALATION": 0, "CLIMAX": 1, "BEGINNING": 2}
+    for cand in sorted(narrative.candidates, key=lambda c: (order[c.zone], -c.score)):
+        if missing <= 0:
+            break
+        if id(cand) not in used:
+            acts[("BEGINNING", "ESCALATION", "CLIMAX").index(cand.zone)].append(cand)
+            missing -= cand.end - cand.start
+    # Still short (a short film): let clips without dialogue grow inside their shots.
+    for act in acts:
+        for i, cand in enumerate(act):
+            if missing <= 0:
+                break
+            if cand.dialogue:
+                continue
+            grow = min(missing, cand.end - cand.start, (cand.shot_end - cand.shot_start) - (cand.end - cand.start))
+            start = max(cand.shot_start, cand.start - grow / 2)
+            end = min(cand.shot_end, start + (cand.end - cand.start) + grow)
+            missing -= (end - start) - (cand.end - cand.start)
+            act[i] = cand.model_copy(update={"start": round(start, 4), "end": round(end, 4)})
+    acts[0].sort(key=lambda c: c.start)
+    acts[1].sort(key=lambda c: c.start)
+    acts[2].sort(key=lambda c: (c.beat == "money shot", c.score))
+
+    def clip(c: Candidate, act: int) -> Segment:
+        return Segment(
+            kind="clip",
+            act=act,
+            source_in=c.start,
+            source_out=c.end,
+            zone=c.zone,
+            beat=c.beat,
+            score=c.score,
+            dialogue=c.dialogue,
+            reasons=c.reasons,
+        )
+
+    segments = [clip(c, 1) for c in acts[0]]
+    segments.append(Segment(kind="title", duration=TITLE_SECONDS, text=title, reasons=["title card after act 1"]))
+    segments += [clip(c, 2) for c in acts[1]]
+    segments.append(
+        Segment(kind="black", duration=SILENCE_SECONDS, beat="breath", reasons=["silence before the climax"])
+    )
+    segments += [clip(c, 3) for c in acts[2]]
+    end_text = f"{title}\n{tagline}" if tagline else title
+    segments.append(Segment(kind="title", duration=END_CARD_SECONDS, text=end_text, reasons=["closing title"]))
+    return Manifest(
+        film=stamp.film,
+        fingerprint=stamp.fingerprint,
+        title=title,
+        tagline=tagline,
+        vibe=vibe.name,
+        target_seconds=round(target, 3),
+        segments=segments,
+    )
+
+
+def load_manifest(path: str | Path) -> Manifest:
+    return models.load(Manifest, path)

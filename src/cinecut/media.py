@@ -1,0 +1,107 @@
+"""The one place that runs ffmpeg/ffprobe and turns failures into clear errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from .errors import CinecutError
+
+log = logging.getLogger(__name__)
+
+
+# ffmpeg's closing words that say nothing about the cause.
+_GENERIC = ("error configuring filter", "error while filtering", "conversion failed", "error reinitializing")
+
+
+def run(cmd: list[str], path: str | Path, what: str) -> str:
+    """Run a command; on failure raise CinecutError naming `path` and ffmpeg's last words."""
+    return _run(cmd, path, what).stdout
+
+
+def run_stderr(cmd: list[str], path: str | Path, what: str) -> str:
+    """As `run`, for commands that report on stderr (loudnorm, ebur128)."""
+    return _run(cmd, path, what).stderr
+
+
+def _run(cmd: list[str], path: str | Path, what: str) -> subprocess.CompletedProcess:
+    log.info("run: %s", " ".join(cmd))
+    proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
+    if proc.stderr:
+        log.debug("%s", proc.stderr[-20000:])
+    if proc.returncode != 0:
+        lines = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip()]
+        specific = [ln for ln in lines if not ln.lower().startswith(_GENERIC)]
+        reason = (specific or lines or [f"exit status {proc.returncode}"])[-1]
+        raise CinecutError(path, f"{what} failed: {reason}")
+    return proc
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What the workflow needs to know about a film, read by ffprobe."""
+
+    path: str
+    duration: float
+    width: int
+    height: int
+    fps: Fraction
+    has_audio: bool
+    audio_channels: int
+
+
+def _rate(text: str | None) -> Fraction:
+    try:
+        rate = Fraction(text or "0")
+    except (ValueError, ZeroDivisionError):
+        return Fraction(0)
+    return rate
+
+
+def probe(path: str | Path) -> MediaInfo:
+    """Probe a film; raise CinecutError if it is missing or has no decodable video."""
+    path = Path(path)
+    if not path.is_file():
+        raise CinecutError(path, "film not found")
+    if path.stat().st_size == 0:
+        raise CinecutError(path, "film is an empty file")
+    out = run(
+        ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)],
+        path,
+        "reading the film (ffprobe)",
+    )
+    data = json.loads(out)
+    streams = data.get("streams", [])
+    video = next(
+        (s for s in streams if s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic")),
+        None,
+    )
+    if video is None:
+        raise CinecutError(path, "not a film: no video stream")
+    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    duration = float(data.get("format", {}).get("duration") or video.get("duration") or 0)
+    if duration <= 0:
+        raise CinecutError(path, "not a film: no duration")
+    fps = _rate(video.get("avg_frame_rate"))
+    if not 1 <= fps <= 240:
+        fps = _rate(video.get("r_frame_rate"))
+    return MediaInfo(
+        path=str(path),
+        duration=duration,
+        width=int(video.get("width") or 0),
+        height=int(video.get("height") or 0),
+        fps=fps if 1 <= fps <= 240 else Fraction(25),
+        has_audio=audio is not None,
+        audio_channels=int(audio.get("channels") or 0) if audio else 0,
+    )
+
+
+def escape_filter_value(text: str) -> str:
+    """Escape a value for use inside an ffmpeg filter graph option (paths, text)."""
+    for ch in ("\\", "'", ":", ",", ";", "[", "]", "="):
+        text = text.replace(ch, "\\" + ch)
+    return text

@@ -1,0 +1,140 @@
+"""Typed artefacts that cross rule boundaries. Each file format has a schema version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from . import atomic
+from .errors import CinecutError
+
+SCHEMA_VERSION = 1
+
+Zone = Literal["BEGINNING", "ESCALATION", "CLIMAX"]
+
+
+class Artefact(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    schema_version: int = SCHEMA_VERSION
+
+
+class Stamp(Artefact):
+    """The film's identity: a change of mtime or size rebuilds everything after it."""
+
+    film: str
+    mtime_ns: int
+    size: int
+    duration: float
+    width: int
+    height: int
+    fps: str  # exact rational, e.g. "24000/1001"
+    has_audio: bool
+    audio_channels: int
+
+    @property
+    def fingerprint(self) -> str:
+        return f"{self.mtime_ns}:{self.size}"
+
+
+class DialogueLine(Artefact):
+    start: float
+    end: float
+    text: str
+    emotion: str
+    intensity: float = Field(ge=0, le=1)
+
+
+class Dialogue(Artefact):
+    source: str | None
+    lines: list[DialogueLine]
+
+
+class Shot(Artefact):
+    index: int
+    start: float
+    end: float
+    boundary: Literal["start", "cut", "fade"]  # how this shot begins
+    motion: float  # mean absolute luma change per frame, 0-1
+    brightness: float  # 0-1
+    contrast: float  # 0-1 (luma std)
+    colourfulness: float  # 0-1
+    loudness_db: float  # mean RMS level of the film audio, dBFS (-90 when silent)
+    sharpness: float  # Laplacian variance of the keyframe, arbitrary units
+
+
+class Keyframe(Artefact):
+    index: int
+    time: float
+    shot: int
+    image: str  # file name inside the keyframes folder
+    reason: str
+    brightness: float
+    contrast: float
+    colourfulness: float
+    hue: float  # dominant hue in degrees, -1 when unsaturated
+    motion: float
+    faces: int
+    face_area: float  # largest face, fraction of the frame
+
+
+class Analysis(Artefact):
+    film: str
+    fingerprint: str
+    duration: float
+    fps: str
+    frames: int
+    shots: list[Shot]
+    keyframes: list[Keyframe]
+
+
+class Structure(Artefact):
+    backend: str
+    begin: float
+    escalation: float
+    climax: float
+    resolution: float  # where the story settles after the climax; not shown in the trailer
+    duration: float
+    notes: str
+
+
+class Candidate(Artefact):
+    shot: int
+    shot_start: float  # room the clip may grow into
+    shot_end: float
+    start: float
+    end: float
+    zone: Zone
+    score: float
+    beat: str | None
+    dialogue: str | None
+    description: str
+    reasons: list[str]
+
+
+class Narrative(Artefact):
+    vibe: str
+    structure: Structure
+    candidates: list[Candidate]
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load(model: type[M], path: str | Path) -> M:
+    """Read and validate an artefact; a broken file is a CinecutError naming it."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CinecutError(path, f"cannot read: {exc.strerror}") from exc
+    try:
+        return model.model_validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise CinecutError(path, f"invalid {model.__name__}: {where}: {first['msg']}") from exc
+
+
+def save(obj: BaseModel, path: str | Path) -> None:
+    atomic.write_text(path, obj.model_dump_json(indent=2) + "\n")

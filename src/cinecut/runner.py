@@ -1,0 +1,43 @@
+"""Entry point wrapper for Snakemake `script:` files.
+
+Logging goes to the rule's log file. A CinecutError becomes one line on the console
+and exit status 1; anything unexpected leaves its traceback in the log only.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from .errors import CinecutError
+
+
+def run_script(snakemake: Any, main: Callable[[Any], None]) -> None:
+    log_path = snakemake.log[0] if snakemake.log else None
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_path:
+        handlers = [logging.FileHandler(log_path, mode="w")]
+    logging.basicConfig(
+        level=logging.DEBUG,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=handlers,
+        force=True,
+    )
+    rule = getattr(snakemake, "rule", "cinecut")
+    try:
+        main(snakemake)
+    except CinecutError as exc:
+        logging.getLogger(rule).error("%s", exc)
+        print(f"cinecut error [{rule}]: {exc}", file=sys.stderr, flush=True)
+        sys.exit(1)
+    except Exception as exc:  # noqa: BLE001 - last line of defence, logged in full
+        logging.getLogger(rule).error("unexpected error\n%s", traceback.format_exc())
+        print(
+            f"cinecut error [{rule}]: unexpected {type(exc).__name__}: {exc} (details in {log_path})",
+            file=sys.stderr,
+            flush=True,
+        )
+        sys.exit(1)

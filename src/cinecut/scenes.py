@@ -1,0 +1,165 @@
+"""Scene descriptions per keyframe and their msgpack container.
+
+Layout of `<film>.scenedesc.msgpack` (a msgpack map):
+
+    schema_version  int     SCENEDESC_VERSION
+    fingerprint     str     the film's "mtime_ns:size" from the stamp
+    backend         str     "heuristic" | "llama_cpp" | "openai"
+    model           str     model identity ("" for heuristic)
+    prompt_hash     str     sha256 of the prompt, first 16 hex digits
+    repair_token    str     see `repair_token()`
+    frames          list    one map per keyframe: SceneDescription fields + time, image,
+                            backend (which backend produced it) and seconds (its cost)
+
+Loading never raises: anything unreadable or foreign is a cache miss (None).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+from typing import Any
+
+import msgpack
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from . import atomic
+from .models import Analysis, Keyframe
+
+log = logging.getLogger(__name__)
+
+SCENEDESC_VERSION = 1
+HEURISTIC_PROMPT = "heuristic-v1: words from brightness, contrast, colour, motion, faces"
+
+
+class SceneDescription(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    time: float
+    image: str
+    visual_content: str
+    mood: str
+    action: str
+    setting: str
+    shot_scale: str  # wide | medium | close-up
+    people: int = Field(ge=0)
+    intensity: float = Field(ge=0, le=1)
+    backend: str
+    seconds: float = 0.0
+
+
+class SceneDescFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int
+    fingerprint: str
+    backend: str
+    model: str
+    prompt_hash: str
+    repair_token: str = ""
+    frames: list[SceneDescription]
+
+
+def prompt_hash(prompt: str) -> str:
+    return hashlib.sha256(prompt.encode()).hexdigest()[:16]
+
+
+_HUES = [
+    (15, "red"),
+    (45, "orange"),
+    (70, "yellow"),
+    (160, "green"),
+    (200, "cyan"),
+    (260, "blue"),
+    (300, "purple"),
+    (340, "magenta"),
+    (361, "red"),
+]
+
+
+def hue_name(hue: float) -> str:
+    if hue < 0:
+        return "grey"
+    return next(name for limit, name in _HUES if hue < limit)
+
+
+def describe_heuristic(kf: Keyframe) -> SceneDescription:
+    """Words from measured image features; intensity mixes motion, contrast and darkness."""
+    light = "dark" if kf.brightness < 0.25 else "dim" if kf.brightness < 0.45 else "bright"
+    colour = hue_name(kf.hue)
+    vivid = "vivid" if kf.colourfulness > 0.6 else "muted" if kf.colourfulness < 0.25 else "natural"
+    pace = "frantic" if kf.motion > 0.08 else "fast" if kf.motion > 0.04 else "slow" if kf.motion > 0.01 else "still"
+    people = kf.faces
+    who = "no visible people" if people == 0 else "one person" if people == 1 else f"a group of {people} people"
+    scale = "close-up" if kf.face_area > 0.08 else "medium" if people else "wide"
+    intensity = min(1.0, 0.45 * min(kf.motion / 0.08, 1) + 0.35 * min(kf.contrast / 0.6, 1) + 0.2 * (1 - kf.brightness))
+    if intensity > 0.6:
+        mood = "tense and violent" if colour in ("red", "orange", "magenta") else "tense"
+    elif light == "dark":
+        mood = "ominous"
+    elif light == "bright" and colour in ("orange", "yellow", "red"):
+        mood = "warm and calm"
+    else:
+        mood = "quiet" if pace in ("still", "slow") else "restless"
+    return SceneDescription(
+        time=kf.time,
+        image=kf.image,
+        visual_content=f"a {light}, {vivid} {colour} {scale} shot with {who}",
+        mood=mood,
+        action=f"{pace} movement",
+        setting=f"{light} {colour}-toned space",
+        shot_scale=scale,
+        people=people,
+        intensity=round(intensity, 3),
+        backend="heuristic",
+    )
+
+
+def describe_all(analysis: Analysis, fingerprint: str, repair: str) -> SceneDescFile:
+    frames = [describe_heuristic(kf) for kf in analysis.keyframes]
+    log.info("scene descriptions: %d frames, heuristic %d, fallback 0", len(frames), len(frames))
+    return SceneDescFile(
+        schema_version=SCENEDESC_VERSION,
+        fingerprint=fingerprint,
+        backend="heuristic",
+        model="",
+        prompt_hash=prompt_hash(HEURISTIC_PROMPT),
+        repair_token=repair,
+        frames=frames,
+    )
+
+
+def save(desc: SceneDescFile, path: str | Path) -> None:
+    atomic.write_bytes(path, msgpack.packb(desc.model_dump(), use_bin_type=True))
+
+
+def load(path: str | Path) -> SceneDescFile | None:
+    """The container, or None if it is missing, truncated, corrupt or of another schema."""
+    try:
+        raw = Path(path).read_bytes()
+        data: Any = msgpack.unpackb(raw, raw=False, strict_map_key=True)
+        if not isinstance(data, dict) or data.get("schema_version") != SCENEDESC_VERSION:
+            return None
+        return SceneDescFile.model_validate(data)
+    except (OSError, ValueError, TypeError, ValidationError, msgpack.UnpackException, RecursionError):
+        return None
+    except Exception:  # noqa: BLE001 - msgpack raises assorted types on junk; a miss either way
+        return None
+
+
+def repair_token(path: str | Path) -> str:
+    """Value of the scenedesc rule's `repair` param, evaluated while the DAG is built.
+
+    Snakemake reruns a rule when a param changes, and records the value computed
+    just before the job ran. A healthy or missing file gives the token stored inside
+    it (empty at first), a corrupt one gives "corrupt"; the rebuilt file stores the
+    value it was built with, so the run after a repair plans nothing. The corrupt
+    token carries the broken file's mtime and size, so every new corruption differs.
+    """
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return ""
+    desc = load(path)
+    return desc.repair_token if desc is not None else f"corrupt:{st.st_mtime_ns}:{st.st_size}"

@@ -1,0 +1,195 @@
+"""Structure (three anchors), candidate clips with zones, scores and beats.
+
+Pure functions: data in, data out. The scripts do the reading and writing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .models import Analysis, Candidate, Dialogue, DialogueLine, Narrative, Shot, Structure
+from .scenes import SceneDescFile
+from .vibes import Vibe
+
+MIN_CLIP = 0.5
+BLACK = 0.06
+
+
+def _norm_loudness(db: float) -> float:
+    """-50 dBFS or quieter -> 0, -10 dBFS or louder -> 1."""
+    return float(np.clip((db + 50) / 40, 0, 1))
+
+
+def _lines_in(lines: list[DialogueLine], start: float, end: float) -> list[DialogueLine]:
+    return [ln for ln in lines if ln.end > start and ln.start < end]
+
+
+def shot_intensity(shot: Shot, scene_intensity: float, lines: list[DialogueLine]) -> float:
+    said = _lines_in(lines, shot.start, shot.end)
+    talk = max((ln.intensity for ln in said), default=0.0)
+    return 0.4 * scene_intensity + 0.35 * _norm_loudness(shot.loudness_db) + 0.25 * talk
+
+
+def _three_levels(x: np.ndarray, min_len: int) -> tuple[int, int]:
+    """Boundaries (e, c) of the best least-squares fit of x by three constant levels."""
+    n = len(x)
+    s1 = np.concatenate([[0.0], np.cumsum(x)])
+    s2 = np.concatenate([[0.0], np.cumsum(x * x)])
+
+    def cost(i, j):  # squared error of x[i:j] around its mean; j may be an array
+        length = np.maximum(j - i, 1)
+        return s2[j] - s2[i] - (s1[j] - s1[i]) ** 2 / length
+
+    best, bounds = np.inf, (n // 3, 2 * n // 3)
+    for e in range(min_len, n - 2 * min_len + 1):
+        c = np.arange(e + min_len, n - min_len + 1)
+        mean1 = s1[e] / e
+        mean2 = (s1[c] - s1[e]) / (c - e)
+        mean3 = (s1[n] - s1[c]) / (n - c)
+        total = cost(0, e) + cost(e, c) + cost(c, n)
+        total = np.where((mean2 > mean1) & (mean3 > mean2), total, np.inf)
+        k = int(np.argmin(total))
+        if total[k] < best:
+            best, bounds = float(total[k]), (e, int(c[k]))
+    return bounds
+
+
+def heuristic_structure(analysis: Analysis, scenes: SceneDescFile, dialogue: Dialogue) -> Structure:
+    """Anchors decided over the whole film at once (never medians of chunk answers).
+
+    An intensity curve on a 1 s grid (scene intensity, loudness, dialogue intensity).
+    Its smoothed peak in the second half is the height of the climax; the resolution
+    starts where the curve falls back after it. Between the first dialogue and the
+    resolution, the best fit by three rising levels gives the escalation (start of the
+    middle level) and the climax (start of the top level).
+    """
+    duration = analysis.duration
+    grid = np.arange(0, max(duration, 1.0), 1.0)
+    curve = np.zeros_like(grid)
+    by_time = {round(f.time, 4): f.intensity for f in scenes.frames}
+    for shot, kf in zip(analysis.shots, analysis.keyframes, strict=True):
+        value = shot_intensity(shot, by_time.get(round(kf.time, 4), 0.0), dialogue.lines)
+        curve[(grid >= shot.start) & (grid < shot.end)] = value
+    width = max(int(duration * 0.02), 3)
+    smooth = np.convolve(np.pad(curve, width, mode="edge"), np.ones(width) / width, mode="same")[width:-width]
+    n = len(grid)
+    lo, hi = int(n * 0.45), max(int(n * 0.97), int(n * 0.45) + 1)
+    peak = lo + int(np.argmax(smooth[lo:hi]))
+    begin = dialogue.lines[0].start if dialogue.lines else analysis.shots[0].start
+    begin = min(max(begin - 1.0, 0.0), duration * 0.2)
+    b = int(begin)
+    half = (float(np.median(smooth[b : max(peak, b + 1)])) + float(smooth[peak])) / 2
+    after = np.nonzero(smooth[peak:] < half)[0]
+    resolution = peak + int(after[0]) if len(after) else n
+    # Long plateaus after the peak still belong to the climax; the fit decides the rest.
+    e, c = _three_levels(curve[b:resolution], max(int(duration * 0.03), 2))
+    escalation, climax = float(b + e), float(b + c)
+    return Structure(
+        backend="heuristic",
+        begin=round(begin, 3),
+        escalation=round(escalation, 3),
+        climax=round(climax, 3),
+        resolution=round(float(min(resolution, duration)), 3),
+        duration=duration,
+        notes=f"intensity curve: peak {float(smooth[peak]):.2f} at {peak} s; levels fitted over {b}-{resolution} s",
+    )
+
+
+def zone_of(t: float, s: Structure) -> str | None:
+    """Zone by position; None after the climax (the ending is not given away)."""
+    if t < s.escalation:
+        return "BEGINNING"
+    if t < s.climax:
+        return "ESCALATION"
+    if t < s.resolution:
+        return "CLIMAX"
+    return None
+
+
+def _window(shot: Shot, centre: float, length: float, lines: list[DialogueLine]) -> tuple[float, float, str | None]:
+    """A clip inside one shot; it carries a dialogue line whole or not at all."""
+    inside = [ln for ln in _lines_in(lines, shot.start, shot.end) if ln.start >= shot.start and ln.end <= shot.end]
+    if inside:
+        line = max(inside, key=lambda ln: ln.intensity)
+        start = max(shot.start, line.start - 0.2)
+        end = min(shot.end, max(line.end + 0.2, start + length))
+        return start, end, line.text
+    length = min(length, shot.end - shot.start)
+    start = min(max(centre - length / 2, shot.start), shot.end - length)
+    end = start + length
+    for ln in _lines_in(lines, start, end):  # keep partial lines out of the clip
+        if ln.start < start < ln.end:
+            start = ln.end
+        if ln.start < end < ln.end:
+            end = ln.start
+    return start, end, None
+
+
+def build_narrative(
+    analysis: Analysis, scenes: SceneDescFile, dialogue: Dialogue, structure: Structure, vibe: Vibe
+) -> Narrative:
+    """Score every usable shot as a candidate clip, assign its zone and beat.
+
+    score = 0.35 scene intensity + 0.20 loudness + 0.15 motion + 0.10 colourfulness
+            + 0.10 sharpness + dialogue_weight(vibe) x 0.3 x line intensity
+    """
+    sharp_max = max((s.sharpness for s in analysis.shots), default=1.0) or 1.0
+    frames = {round(f.time, 4): f for f in scenes.frames}
+    acts = {"BEGINNING": 0, "ESCALATION": 1, "CLIMAX": 2}
+    candidates: list[Candidate] = []
+    for shot, kf in zip(analysis.shots, analysis.keyframes, strict=True):
+        desc = frames.get(round(kf.time, 4))
+        if shot.end - shot.start < MIN_CLIP or shot.brightness < BLACK or desc is None:
+            continue
+        zone = zone_of((shot.start + shot.end) / 2, structure)
+        if zone is None:
+            continue
+        start, end, said = _window(shot, kf.time, vibe.clip_seconds[acts[zone]], dialogue.lines)
+        if end - start < MIN_CLIP:
+            continue
+        talk = max((ln.intensity for ln in dialogue.lines if said and ln.text == said), default=0.0)
+        parts = {
+            "scene intensity": 0.35 * desc.intensity,
+            "loudness": 0.20 * _norm_loudness(shot.loudness_db),
+            "motion": 0.15 * min(shot.motion / 0.08, 1.0),
+            "colour": 0.10 * shot.colourfulness,
+            "sharpness": 0.10 * min(shot.sharpness / sharp_max, 1.0),
+            "dialogue": vibe.dialogue_weight * 0.3 * talk,
+        }
+        top = sorted(parts.items(), key=lambda kv: -kv[1])[:2]
+        candidates.append(
+            Candidate(
+                shot=shot.index,
+                shot_start=shot.start,
+                shot_end=shot.end,
+                start=round(start, 4),
+                end=round(end, 4),
+                zone=zone,
+                score=round(sum(parts.values()), 4),
+                beat=None,
+                dialogue=said,
+                description=desc.visual_content,
+                reasons=[f"{name} {value:.2f}" for name, value in top] + [f"zone by position ({zone.lower()})"],
+            )
+        )
+    _assign_beats(candidates, dialogue)
+    return Narrative(vibe=vibe.name, structure=structure, candidates=candidates)
+
+
+def _assign_beats(candidates: list[Candidate], dialogue: Dialogue) -> None:
+    def best(zone: str, pred=lambda c: True) -> Candidate | None:
+        pool = [c for c in candidates if c.zone == zone and c.beat is None and pred(c)]
+        return max(pool, key=lambda c: c.score, default=None)
+
+    emotions = {ln.text: ln.emotion for ln in dialogue.lines}
+    picks = [
+        ("money shot", best("CLIMAX")),
+        ("climax peak", best("CLIMAX")),
+        ("character introduction", next((c for c in candidates if c.zone == "BEGINNING" and c.dialogue), None)),
+        ("inciting incident", best("BEGINNING")),
+        ("escalation beat", best("ESCALATION")),
+        ("relationship beat", best("ESCALATION", lambda c: emotions.get(c.dialogue or "") in ("joy", "sadness"))),
+    ]
+    for beat, cand in picks:
+        if cand is not None and cand.beat is None:
+            cand.beat = beat

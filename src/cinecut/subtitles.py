@@ -1,0 +1,124 @@
+"""Subtitles (SRT, ASS/SSA, WebVTT via pysubs2) to timed dialogue lines with emotions."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import pysubs2
+
+from .errors import CinecutError
+from .models import Dialogue, DialogueLine
+
+log = logging.getLogger(__name__)
+
+# Emotion lexicon: word stems per label. Matching is on lower-cased words with
+# punctuation stripped, so "RUN!" and "run" are the same word.
+EMOTION_WORDS: dict[str, tuple[str, ...]] = {
+    "fear": ("afraid", "scared", "fear", "terrif", "help", "hide", "danger", "dark", "monster", "scream"),
+    "anger": ("hate", "kill", "damn", "enough", "fight", "destroy", "liar", "betray", "revenge"),
+    "urgency": ("now", "run", "hurry", "quick", "go", "move", "get out", "must", "before it", "too late"),
+    "sadness": ("sorry", "miss", "lost", "gone", "cry", "alone", "goodbye", "never again", "dead"),
+    "joy": ("love", "happy", "beautiful", "laugh", "wonderful", "home", "together", "morning", "sun"),
+    "wonder": ("strange", "what is", "look", "light", "signal", "never seen", "impossible", "sky"),
+}
+# How intense each label is before punctuation and case add to it.
+BASE_INTENSITY = {
+    "fear": 0.6,
+    "anger": 0.65,
+    "urgency": 0.6,
+    "sadness": 0.35,
+    "joy": 0.25,
+    "wonder": 0.35,
+    "neutral": 0.1,
+}
+_FORMATS = {".srt": "srt", ".ass": "ass", ".ssa": "ssa", ".vtt": "vtt"}  # else autodetect
+_TAG = re.compile(r"<[^>]+>|\{[^}]*\}")
+
+
+def clean_text(text: str) -> str:
+    """Strip HTML/ASS markup and collapse line breaks."""
+    text = _TAG.sub("", text.replace("\\N", " ").replace("\\n", " "))
+    return " ".join(text.split())
+
+
+def label_emotion(text: str) -> tuple[str, float]:
+    """Label a line with an emotion and a 0-1 intensity.
+
+    The label is the lexicon group with most hits (ties: most intense). Intensity is the
+    label's base, plus 0.15 per '!' (at most two), plus 0.15 for shouting (mostly
+    upper case), so "Now!" scores as urgent and intense.
+    """
+    lowered = text.lower()
+    words = re.findall(r"[a-z']+", lowered)
+    joined = " " + " ".join(words) + " "
+    best, best_hits = "neutral", 0
+    for label, stems in EMOTION_WORDS.items():
+        hits = sum(
+            1 for stem in stems if (" " in stem and f" {stem}" in joined) or any(w.startswith(stem) for w in words)
+        )
+        if hits > best_hits or (hits == best_hits and hits and BASE_INTENSITY[label] > BASE_INTENSITY[best]):
+            best, best_hits = label, hits
+    intensity = BASE_INTENSITY[best]
+    intensity += 0.15 * min(text.count("!"), 2)
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) >= 2 and sum(c.isupper() for c in letters) / len(letters) > 0.7:
+        intensity += 0.15
+    if "?" in text and best == "neutral":
+        intensity += 0.05
+    return best, round(min(intensity, 1.0), 3)
+
+
+def _read_text(path: Path) -> str:
+    raw = path.read_bytes()
+    if b"\x00" in raw[:4096] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise CinecutError(path, "subtitles look like binary data, not text")
+    for encoding in ("utf-8-sig", "utf-16", "cp1252"):
+        if encoding == "utf-16" and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            continue
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("latin-1")
+
+
+def parse_subtitles(path: str | Path, film_duration: float | None = None) -> list[DialogueLine]:
+    """Parse a subtitle file; raise CinecutError if it does not parse or holds no cues."""
+    path = Path(path)
+    if not path.is_file():
+        raise CinecutError(path, "subtitle file not found")
+    text = _read_text(path)
+    try:
+        subs = pysubs2.SSAFile.from_string(text, format_=_FORMATS.get(path.suffix.lower()))
+    except Exception as exc:  # pysubs2 raises several types for unparsable input
+        raise CinecutError(path, f"subtitles do not parse ({type(exc).__name__}: {exc})") from exc
+    lines: list[DialogueLine] = []
+    dropped = 0
+    for event in subs:
+        if event.is_comment:
+            continue
+        body = clean_text(event.plaintext if hasattr(event, "plaintext") else event.text)
+        start, end = event.start / 1000.0, event.end / 1000.0
+        if not body or end <= start or start < 0:
+            continue
+        if film_duration is not None and start >= film_duration:
+            dropped += 1
+            continue
+        if film_duration is not None:
+            end = min(end, film_duration)
+        emotion, intensity = label_emotion(body)
+        lines.append(DialogueLine(start=start, end=end, text=body, emotion=emotion, intensity=intensity))
+    if dropped:
+        log.warning("%s: dropped %d cues that start after the film ends", path, dropped)
+    if not lines and len(text.strip()) > 0:
+        raise CinecutError(path, "subtitles do not parse: no timed dialogue found")
+    lines.sort(key=lambda line: (line.start, line.end))
+    return lines
+
+
+def build_dialogue(subtitles: str | None, film_duration: float) -> Dialogue:
+    if not subtitles:
+        return Dialogue(source=None, lines=[])
+    return Dialogue(source=str(subtitles), lines=parse_subtitles(subtitles, film_duration))

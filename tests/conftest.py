@@ -1,0 +1,136 @@
+"""Fixtures: real Snakemake runs of the real workflow in temporary copies.
+
+Two builds are made once per session and copied (mtimes preserved) for each test
+that changes something: the demo from a clean copy, and a user-supplied film.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+WORKFLOW_FILES = ["Snakefile", "config.yaml", "rules", "scripts", "schemas", "profiles", "envs"]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+# Small but complete: a 90 s demo at 640x360 and a 640x360 trailer keep the suite fast.
+TEST_CONFIG = {
+    "demo": {"duration": 90, "width": 640, "height": 360, "fps": 24},
+    "trailer": {"width": 640, "height": 360, "preset": "veryfast"},
+}
+
+
+def copy_workflow(dest: Path, **overrides) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW_FILES:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dest / name)
+    config = yaml.safe_load((dest / "config.yaml").read_text())
+    for key, value in {**TEST_CONFIG, **overrides}.items():
+        if isinstance(value, dict):
+            config.setdefault(key, {}).update(value)
+        else:
+            config[key] = value
+    (dest / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return dest
+
+
+def snakemake(workdir: Path, *args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        [*SNAKEMAKE, "--cores", "2", *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+def planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
+    """Job counts from the 'Job stats' table of a dry run (empty when nothing to do)."""
+    text = proc.stdout + proc.stderr
+    if "Nothing to be done" in text:
+        return {}
+    jobs, table = {}, False
+    for line in text.splitlines():
+        if line.startswith("job ") and "count" in line:
+            table = True
+            continue
+        if table:
+            parts = line.split()
+            if not parts or parts[0] == "total":
+                break
+            if len(parts) == 2 and parts[1].isdigit():
+                jobs[parts[0]] = int(parts[1])
+    return jobs
+
+
+def ffprobe(path: Path) -> dict:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", "-show_format", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(out)
+
+
+def stream_durations(path: Path) -> tuple[float, float, Fraction]:
+    info = ffprobe(path)
+    video = next(s for s in info["streams"] if s["codec_type"] == "video")
+    audio = next(s for s in info["streams"] if s["codec_type"] == "audio")
+    return float(video["duration"]), float(audio["duration"]), Fraction(video["r_frame_rate"])
+
+
+def snapshot(tree: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(tree)): (p.stat().st_mtime_ns, p.stat().st_size) for p in tree.rglob("*") if p.is_file()}
+
+
+def clone_build(src: Path, dest: Path) -> Path:
+    shutil.copytree(src, dest, symlinks=True)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory) -> Path:
+    """The README's command on a fresh copy: `snakemake --cores 4 trailer.mp4`."""
+    work = copy_workflow(tmp_path_factory.mktemp("demo"))
+    proc = subprocess.run([*SNAKEMAKE, "--cores", "4", "trailer.mp4"], cwd=work, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-6000:]
+    return work
+
+
+@pytest.fixture(scope="session")
+def film_build(tmp_path_factory, demo_build) -> Path:
+    """A film the user brings (not rule-produced): the demo film copied into films/."""
+    work = copy_workflow(
+        tmp_path_factory.mktemp("film"),
+        film="films/lighthouse.mp4",
+        subtitles="films/lighthouse.srt",
+        title="The Keeper",
+    )
+    (work / "films").mkdir()
+    shutil.copy2(demo_build / "resources/demo/demo.mp4", work / "films/lighthouse.mp4")
+    shutil.copy2(demo_build / "resources/demo/demo.srt", work / "films/lighthouse.srt")
+    snakemake(work, "trailer.mp4")
+    return work
+
+
+@pytest.fixture
+def film_copy(film_build, tmp_path) -> Path:
+    return clone_build(film_build, tmp_path / "w")
+
+
+os.environ.setdefault("PYTHONUNBUFFERED", "1")

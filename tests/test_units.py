@@ -1,0 +1,184 @@
+"""Unit tests of the package: pure functions, file formats, error messages."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from fractions import Fraction
+
+import msgpack
+import pytest
+
+from cinecut import scenes
+from cinecut.conform import AUDIO_RATE, place_segments
+from cinecut.errors import CinecutError
+from cinecut.manifest import Manifest, Segment, load_manifest
+from cinecut.source import MISSING, signature
+from cinecut.subtitles import label_emotion, parse_subtitles
+from cinecut.vibes import VIBES, target_length
+
+
+@pytest.mark.parametrize(
+    ("line", "emotion", "at_least"),
+    [
+        ("Now!", "urgency", 0.7),
+        ("RUN! Get to the lamp room!", "urgency", 0.85),
+        ("I'm so scared of the dark.", "fear", 0.6),
+        ("I love this light before the sun comes up.", "joy", 0.2),
+        ("Did you log the ships from last night?", "neutral", 0.1),
+    ],
+)
+def test_emotion_labels_on_real_sentences(line, emotion, at_least):
+    label, intensity = label_emotion(line)
+    assert label == emotion
+    assert at_least <= intensity <= 1.0
+
+
+def test_emotion_is_robust_to_case_and_punctuation():
+    assert label_emotion("now")[0] == label_emotion("NOW!!!")[0] == "urgency"
+    assert label_emotion("NOW!!!")[1] > label_emotion("now")[1]
+
+
+def test_srt_ass_vtt_parse_to_the_same_lines(tmp_path):
+    (tmp_path / "a.srt").write_text("1\n00:00:01,000 --> 00:00:02,500\n<i>Run</i>, now!\n\n")
+    (tmp_path / "a.vtt").write_text("WEBVTT\n\n00:00:01.000 --> 00:00:02.500\n<i>Run</i>, now!\n")
+    (tmp_path / "a.ass").write_text(
+        "[Script Info]\nScriptType: v4.00+\n\n[Events]\n"
+        "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
+        "Dialogue: 0,0:00:01.00,0:00:02.50,Default,,0,0,0,,{\\i1}Run{\\i0}, now!\n"
+    )
+    parsed = [parse_subtitles(tmp_path / f"a.{ext}") for ext in ("srt", "vtt", "ass")]
+    for lines in parsed:
+        assert [(ln.start, ln.end, ln.text) for ln in lines] == [(1.0, 2.5, "Run, now!")]
+
+
+def test_subtitles_past_the_film_end_are_dropped(tmp_path):
+    path = tmp_path / "s.srt"
+    path.write_text("1\n00:00:01,000 --> 00:00:02,000\nHello.\n\n2\n00:01:00,000 --> 00:01:02,000\nLate.\n\n")
+    assert [ln.text for ln in parse_subtitles(path, film_duration=30)] == ["Hello."]
+
+
+def test_utf16_subtitles(tmp_path):
+    path = tmp_path / "s.srt"
+    path.write_bytes("1\n00:00:01,000 --> 00:00:02,000\nÇa va ?\n".encode("utf-16"))
+    assert parse_subtitles(path)[0].text == "Ça va ?"
+
+
+@pytest.mark.parametrize("content", [b"\x00\x01binary\xff" * 20, b"no cues at all, just prose.\n"])
+def test_unparsable_subtitles_raise_a_named_error(tmp_path, content):
+    path = tmp_path / "bad.srt"
+    path.write_bytes(content)
+    with pytest.raises(CinecutError) as err:
+        parse_subtitles(path)
+    assert str(path) in str(err.value)
+
+
+def _desc(**kw) -> scenes.SceneDescFile:
+    frame = scenes.SceneDescription(
+        time=1.0,
+        image="kf00000.jpg",
+        visual_content="x",
+        mood="calm",
+        action="slow",
+        setting="room",
+        shot_scale="wide",
+        people=0,
+        intensity=0.2,
+        backend="heuristic",
+    )
+    base = dict(
+        schema_version=scenes.SCENEDESC_VERSION,
+        fingerprint="1:2",
+        backend="heuristic",
+        model="",
+        prompt_hash="abc",
+        frames=[frame],
+    )
+    return scenes.SceneDescFile(**{**base, **kw})
+
+
+def test_scenedesc_round_trip_and_junk_is_a_miss(tmp_path):
+    path = tmp_path / "f.scenedesc.msgpack"
+    scenes.save(_desc(), path)
+    assert scenes.load(path) == _desc()
+    data = path.read_bytes()
+    rng = random.Random(1)
+    for cut in range(0, len(data), 7):
+        path.write_bytes(data[:cut])
+        assert scenes.load(path) is None
+    for _ in range(300):
+        path.write_bytes(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200))))
+        assert scenes.load(path) is None or isinstance(scenes.load(path), scenes.SceneDescFile)
+    path.write_bytes(msgpack.packb({**_desc().model_dump(), "schema_version": 99}))
+    assert scenes.load(path) is None
+    assert scenes.load(tmp_path / "missing") is None
+
+
+def test_repair_token_is_stable_for_healthy_files_and_differs_per_corruption(tmp_path):
+    path = tmp_path / "f.scenedesc.msgpack"
+    assert scenes.repair_token(path) == ""
+    scenes.save(_desc(), path)
+    assert scenes.repair_token(path) == ""
+    path.write_bytes(b"junk")
+    first = scenes.repair_token(path)
+    assert first.startswith("corrupt:")
+    scenes.save(_desc(repair_token=first), path)  # the rebuild stores the token it ran with
+    assert scenes.repair_token(path) == first
+    path.write_bytes(b"other junk")
+    assert scenes.repair_token(path) not in ("", first)
+
+
+def test_signature_is_mtime_and_size(tmp_path):
+    film = tmp_path / "f.mp4"
+    film.write_bytes(b"1234")
+    os.utime(film, ns=(5, 123456789))
+    assert signature(film) == "123456789:4"
+    assert signature(tmp_path / "none.mp4") == MISSING
+
+
+def _manifest(segments) -> dict:
+    return {
+        "film": "f.mp4",
+        "fingerprint": "1:2",
+        "title": "T",
+        "vibe": "drama",
+        "target_seconds": 30,
+        "segments": segments,
+    }
+
+
+def test_invalid_manifest_edit_names_the_segment_and_field(tmp_path):
+    path = tmp_path / "TRAILER_MANIFEST.json"
+    clip = {"kind": "clip", "act": 1, "source_in": 3.0, "source_out": 5.0}
+    path.write_text(json.dumps(_manifest([clip, {**clip, "source_in": "soon"}])))
+    with pytest.raises(CinecutError) as err:
+        load_manifest(path)
+    assert "segments.1.source_in" in str(err.value) and str(path) in str(err.value)
+    path.write_text(json.dumps(_manifest([clip, {**clip, "source_out": 3.2}])))
+    with pytest.raises(CinecutError, match="segments.1"):
+        load_manifest(path)
+    path.write_text("{ not json")
+    with pytest.raises(CinecutError, match="invalid Manifest"):
+        load_manifest(path)
+
+
+@pytest.mark.parametrize("fps", [Fraction(24000, 1001), Fraction(30000, 1001), Fraction(25), Fraction(60)])
+def test_segment_placement_never_drifts(fps):
+    rng = random.Random(3)
+    segments = [Segment(kind="clip", source_in=0, source_out=round(rng.uniform(0.5, 4), 3)) for _ in range(200)]
+    placed = place_segments(Manifest(**{**_manifest([]), "segments": segments}), fps)
+    frames = sum(p.frames for p in placed)
+    samples = sum(p.samples for p in placed)
+    # Audio and video end within one sample of each other, whatever the frame rate.
+    assert abs(samples - frames / fps * AUDIO_RATE) <= 1
+    assert all(abs(p.first_sample - p.first_frame / fps * AUDIO_RATE) <= 1 for p in placed)
+
+
+def test_eighteen_vibes_and_lengths():
+    assert len(VIBES) == 18
+    for vibe in VIBES.values():
+        assert 90 <= vibe.length <= 150
+        assert abs(sum(vibe.act_share) - 1) < 1e-6
+        assert target_length(vibe, 7200) == vibe.length
+        assert 30 <= target_length(vibe, 90) <= 72

@@ -1,0 +1,205 @@
+"""Acceptance tests of the whole workflow: real Snakemake, real ffmpeg, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+from conftest import (
+    SNAKEMAKE,
+    copy_workflow,
+    ffprobe,
+    planned_jobs,
+    snakemake,
+    snapshot,
+    stream_durations,
+)
+
+DOWNSTREAM_OF_FILM = {
+    "stamp",
+    "dialogue",
+    "analysis",
+    "scenedesc",
+    "structure",
+    "narrative",
+    "manifest",
+    "conform",
+    "qc",
+    "deliver_trailer",
+}
+
+
+def count_cuts(path) -> int:
+    """Scene changes in the rendered trailer, measured by ffmpeg's scene score."""
+    proc = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-i", str(path), "-vf", "select='gt(scene,0.3)',showinfo", "-an", "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return len(re.findall(r"pts_time:", proc.stderr))
+
+
+def test_demo_trailer_from_clean_checkout(demo_build):
+    trailer = demo_build / "trailer.mp4"
+    video, audio, fps = stream_durations(trailer)
+    assert abs(video - audio) <= 1 / fps + 1e-3
+    assert 30 <= video <= 150
+    assert count_cuts(trailer) >= 8
+    qc = json.loads((demo_build / "results/demo/qc.json").read_text())
+    assert qc["passed"] and qc["clips"] >= 8
+    # The demo itself: long enough, big enough, with stereo sound and ~30 lines of dialogue.
+    demo = ffprobe(demo_build / "resources/demo/demo.mp4")
+    v = next(s for s in demo["streams"] if s["codec_type"] == "video")
+    a = next(s for s in demo["streams"] if s["codec_type"] == "audio")
+    assert (v["width"], v["height"]) == (640, 360) and a["channels"] == 2
+    truth = json.loads((demo_build / "resources/demo/demo.truth.json").read_text())
+    assert len(truth["shots"]) >= 25
+    assert {b["kind"] for b in truth["boundaries"]} == {"cut", "dissolve", "fade"}
+    assert 28 <= len(truth["dialogue"]) <= 32
+
+
+def test_second_dry_run_plans_nothing_and_changes_nothing(demo_build):
+    before = snapshot(demo_build)
+    proc = snakemake(demo_build, "-n")
+    assert planned_jobs(proc) == {}
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+    after = snapshot(demo_build)
+    assert before == after
+
+
+def test_touching_the_film_cascades_with_params_reason(film_copy):
+    film = film_copy / "films/lighthouse.mp4"
+    os.utime(film)  # touch
+    proc = snakemake(film_copy, "-n")
+    assert set(planned_jobs(proc)) >= DOWNSTREAM_OF_FILM
+    assert "Params have changed since last execution" in proc.stdout
+
+
+def test_same_mtime_and_size_is_a_no_op_but_a_new_size_rebuilds(film_copy):
+    film = film_copy / "films/lighthouse.mp4"
+    subprocess.run(["cp", "-p", str(film), str(film) + ".copy"], check=True)
+    os.replace(str(film) + ".copy", film)
+    assert planned_jobs(snakemake(film_copy, "-n")) == {}
+    st = film.stat()
+    with open(film, "ab") as fh:
+        fh.write(b"\0")
+    os.utime(film, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert set(planned_jobs(snakemake(film_copy, "-n"))) >= DOWNSTREAM_OF_FILM
+
+
+def test_changing_the_vibe_reruns_the_story_not_the_vision(film_copy):
+    proc = snakemake(film_copy, "-n", "--config", "vibe=horror")
+    jobs = set(planned_jobs(proc))
+    assert {"narrative", "manifest", "conform", "qc", "deliver_trailer"} <= jobs
+    assert not jobs & {"stamp", "analysis", "scenedesc", "structure", "dialogue"}
+
+
+def test_hand_edited_manifest_reruns_conform_only(film_copy):
+    path = film_copy / "results/lighthouse/TRAILER_MANIFEST.json"
+    manifest = json.loads(path.read_text())
+    before, _, fps = stream_durations(film_copy / "trailer.mp4")
+    index = next(i for i, s in enumerate(manifest["segments"]) if s["kind"] == "clip")
+    dropped = manifest["segments"].pop(index)
+    path.write_text(json.dumps(manifest, indent=2))
+    assert set(planned_jobs(snakemake(film_copy, "-n"))) == {"conform", "qc", "deliver_trailer", "all"}
+    snakemake(film_copy, "trailer.mp4")
+    after, _, _ = stream_durations(film_copy / "trailer.mp4")
+    length = dropped["source_out"] - dropped["source_in"]
+    assert abs((before - after) - length) <= 2 / fps
+    qc = json.loads((film_copy / "results/lighthouse/qc.json").read_text())
+    clips = sum(1 for s in manifest["segments"] if s["kind"] == "clip")
+    assert qc["passed"] and qc["clips"] == clips
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage"])
+def test_corrupt_scenedesc_is_rebuilt(film_copy, damage):
+    path = film_copy / "results/lighthouse/lighthouse.scenedesc.msgpack"
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2] if damage == "truncate" else b"\xc1" * 100)
+    proc = snakemake(film_copy, "-n")
+    assert "scenedesc" in planned_jobs(proc)
+    assert "Params have changed" in proc.stdout
+    snakemake(film_copy, "trailer.mp4")
+    assert path.read_bytes()[:1] != b"\xc1" and len(path.read_bytes()) >= len(data) - 64
+    assert planned_jobs(snakemake(film_copy, "-n")) == {}
+
+
+def test_sigkill_during_conform_then_rerun_completes(film_copy):
+    path = film_copy / "results/lighthouse/TRAILER_MANIFEST.json"
+    manifest = json.loads(path.read_text())
+    manifest["title"] = "Killed Once"
+    path.write_text(json.dumps(manifest))
+    proc = subprocess.Popen(
+        [*SNAKEMAKE, "--cores", "2", "trailer.mp4"],
+        cwd=film_copy,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    log = film_copy / "logs/conform/lighthouse.log"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and "rendering" not in _read(log) and "run: ffmpeg" not in _read(log):
+        time.sleep(0.05)
+    time.sleep(0.5)  # inside the ffmpeg render
+    assert proc.poll() is None, "conform finished before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    leftovers = [p.name for p in (film_copy / "results/lighthouse").iterdir() if p.name.startswith(".")]
+    assert leftovers, "the kill came before the render wrote anything"
+    snakemake(film_copy, "trailer.mp4")
+    qc = json.loads((film_copy / "results/lighthouse/qc.json").read_text())
+    assert qc["passed"]
+    video, audio, fps = stream_durations(film_copy / "trailer.mp4")
+    assert abs(video - audio) <= 1 / fps + 1e-3
+    # The killed render's temporaries were hidden (dot names) and are gone after the rerun.
+    assert all(name.startswith(".trailer.mp4.") for name in leftovers)
+    assert not [p for p in (film_copy / "results/lighthouse").iterdir() if p.name.startswith(".")]
+
+
+def _read(path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["missing film", "not media", "bad subtitles"],
+)
+def test_bad_input_stops_with_one_line_naming_the_file(tmp_path, case):
+    work = copy_workflow(tmp_path / "w")
+    (work / "films").mkdir()
+    film = work / "films/movie.mp4"
+    overrides = {"film": "films/movie.mp4"}
+    if case == "not media":
+        film.write_text("this is not a film\n" * 100)
+    elif case == "bad subtitles":
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=320x180:d=3", "-c:v", "libx264", str(film)],
+            check=True,
+        )
+        (work / "films/movie.srt").write_bytes(b"\x00\x01\x02 junk \xff" * 50)
+        overrides["subtitles"] = "films/movie.srt"
+    args = [f"{k}={v}" for k, v in overrides.items()]
+    proc = snakemake(work, "trailer.mp4", "--config", *args, check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    errors = [line for line in output.splitlines() if line.startswith("cinecut error")]
+    assert len(errors) == 1, output[-3000:]
+    named = "films/movie.srt" if case == "bad subtitles" else "films/movie.mp4"
+    assert named in errors[0]
+    assert "Traceback" not in output
+    assert not (work / "trailer.mp4").exists()
+
+
+def test_disabling_the_params_trigger_is_refused(demo_build):
+    proc = snakemake(demo_build, "-n", "--rerun-triggers", "mtime", check=False)
+    assert proc.returncode != 0
+    assert "needs the 'params' rerun trigger" in proc.stdout + proc.stderr

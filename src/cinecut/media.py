@@ -15,7 +15,14 @@ log = logging.getLogger(__name__)
 
 
 # ffmpeg's closing words that say nothing about the cause.
-_GENERIC = ("error configuring filter", "error while filtering", "conversion failed", "error reinitializing")
+_GENERIC = (
+    "error configuring filter",
+    "error while filtering",
+    "conversion failed",
+    "error reinitializing",
+    "error while processing the decoded data",
+    "failed to inject frame",
+)
 
 
 def run(cmd: list[str], path: str | Path, what: str) -> str:

@@ -1,8 +1,10 @@
 # Python the DAG needs: config validation, the film list, input and params functions.
+import ast
 import csv
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
+from snakemake.io import IOFile
 from snakemake.settings.types import RerunTrigger
 from snakemake.utils import validate
 
@@ -16,6 +18,7 @@ DEMO = {
     "film": "resources/demo/demo.mp4",
     "subtitles": "resources/demo/demo.srt",
     "truth": "resources/demo/demo.truth.json",
+    "title": "The Keeper",
 }
 
 
@@ -37,7 +40,9 @@ def _read_films():
     films = {}
     main = config["film"] or DEMO["film"]
     subtitles = config["subtitles"] if config["film"] else DEMO["subtitles"]
-    entries = [_film_entry(main, subtitles)]
+    entries = [
+        _film_entry(main, subtitles, title="" if config["film"] else DEMO["title"])
+    ]
     if config["sheet"]:
         with open(config["sheet"], newline="", encoding="utf-8") as fh:
             for row in csv.DictReader(fh, delimiter="\t"):
@@ -71,7 +76,7 @@ def get_final_output():
 
 
 def is_rule_produced(path):
-    return path in DEMO.values()
+    return path == DEMO["film"]
 
 
 def get_stamp_input(wildcards):
@@ -115,9 +120,21 @@ def get_tagline(wildcards):
 
 
 def get_scenedesc_repair(wildcards):
-    return cinecut_scenes.repair_token(
-        f"{RESULTS}/{wildcards.film}/{wildcards.film}.scenedesc.msgpack"
-    )
+    """`repair` param of the scenedesc rule: changes only when the msgpack is damaged.
+
+    Snakemake records params when a job runs and reruns the rule when they change.
+    A damaged file gives a new value ("repair:corrupt:<mtime>:<size>"); a healthy one
+    repeats whatever was recorded, so it never triggers a rebuild by itself and the
+    run after a repair plans nothing.
+    """
+    path = f"{RESULTS}/{wildcards.film}/{wildcards.film}.scenedesc.msgpack"
+    damage = cinecut_scenes.damage(path)
+    if damage:
+        return f"repair:{damage}"
+    for value in workflow.persistence.params(IOFile(path)) or []:
+        if value.startswith("'repair:"):
+            return ast.literal_eval(value)
+    return "repair:ok"
 
 
 def get_model_gpu(backend):

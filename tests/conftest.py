@@ -94,8 +94,18 @@ def stream_durations(path: Path) -> tuple[float, float, Fraction]:
     return float(video["duration"]), float(audio["duration"]), Fraction(video["r_frame_rate"])
 
 
+# Snakemake's own bookkeeping that a dry run writes by design: its IO cache (for
+# --trust-io-cache) and its run logs. Everything else must stay untouched.
+SNAKEMAKE_BOOKKEEPING = (".snakemake/iocache/", ".snakemake/log/")
+
+
 def snapshot(tree: Path) -> dict[str, tuple[int, int]]:
-    return {str(p.relative_to(tree)): (p.stat().st_mtime_ns, p.stat().st_size) for p in tree.rglob("*") if p.is_file()}
+    files = {str(p.relative_to(tree)): p for p in tree.rglob("*") if p.is_file()}
+    return {
+        rel: (p.stat().st_mtime_ns, p.stat().st_size)
+        for rel, p in files.items()
+        if not rel.startswith(SNAKEMAKE_BOOKKEEPING)
+    }
 
 
 def clone_build(src: Path, dest: Path) -> Path:

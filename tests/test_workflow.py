@@ -135,6 +135,8 @@ def test_sigkill_during_conform_then_rerun_completes(film_copy):
     manifest = json.loads(path.read_text())
     manifest["title"] = "Killed Once"
     path.write_text(json.dumps(manifest))
+    log = film_copy / "logs/conform/lighthouse.log"
+    log.unlink()  # the first build's log already says "run: ffmpeg"
     proc = subprocess.Popen(
         [*SNAKEMAKE, "--cores", "2", "trailer.mp4"],
         cwd=film_copy,
@@ -142,9 +144,8 @@ def test_sigkill_during_conform_then_rerun_completes(film_copy):
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    log = film_copy / "logs/conform/lighthouse.log"
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and "rendering" not in _read(log) and "run: ffmpeg" not in _read(log):
+    while time.monotonic() < deadline and "run: ffmpeg" not in _read(log):
         time.sleep(0.05)
     time.sleep(0.5)  # inside the ffmpeg render
     assert proc.poll() is None, "conform finished before it could be killed"
@@ -152,6 +153,10 @@ def test_sigkill_during_conform_then_rerun_completes(film_copy):
     proc.wait()
     leftovers = [p.name for p in (film_copy / "results/lighthouse").iterdir() if p.name.startswith(".")]
     assert leftovers, "the kill came before the render wrote anything"
+    # A SIGKILLed Snakemake leaves its lock; Snakemake asks for --unlock, as a user would do.
+    retry = snakemake(film_copy, "trailer.mp4", check=False)
+    assert retry.returncode != 0 and "--unlock" in retry.stdout + retry.stderr
+    snakemake(film_copy, "--unlock")
     snakemake(film_copy, "trailer.mp4")
     qc = json.loads((film_copy / "results/lighthouse/qc.json").read_text())
     assert qc["passed"]

@@ -202,7 +202,10 @@ def render(
         normalise_loudness(picture, tmp, target)
 
 
-TRUE_PEAK = -2.0  # dBTP asked of loudnorm; the limiter and AAC keep the result under -1
+TRUE_PEAK = -2.0  # dBTP asked of loudnorm
+# The limiter runs on loudnorm's 192 kHz output, so it limits (nearly) true peaks; its
+# ceiling sits 1 dB lower still because AAC encoding adds overshoot.
+LIMITER_CEILING = TRUE_PEAK - 1.0
 
 
 def measure_loudnorm(path: Path, target: float) -> dict[str, str]:
@@ -241,7 +244,7 @@ def normalise_loudness(picture: Path, out: Path, target: float) -> None:
         chain = (
             f"loudnorm=I={target}:TP={TRUE_PEAK}:LRA=11:measured_I={m['input_i']}:measured_TP={m['input_tp']}"
             f":measured_LRA={m['input_lra']}:measured_thresh={m['input_thresh']}:offset={m['target_offset']}"
-            f":linear=true,alimiter=limit={10 ** (TRUE_PEAK / 20):.4f}:level=false"
+            f":linear=true,alimiter=limit={10 ** (LIMITER_CEILING / 20):.4f}:level=false"
         )
     media.run(
         [

@@ -7,7 +7,6 @@ Layout of `<film>.scenedesc.msgpack` (a msgpack map):
     backend         str     "heuristic" | "llama_cpp" | "openai"
     model           str     model identity ("" for heuristic)
     prompt_hash     str     sha256 of the prompt, first 16 hex digits
-    repair_token    str     see `repair_token()`
     frames          list    one map per keyframe: SceneDescription fields + time, image,
                             backend (which backend produced it) and seconds (its cost)
 
@@ -57,7 +56,6 @@ class SceneDescFile(BaseModel):
     backend: str
     model: str
     prompt_hash: str
-    repair_token: str = ""
     frames: list[SceneDescription]
 
 
@@ -116,7 +114,7 @@ def describe_heuristic(kf: Keyframe) -> SceneDescription:
     )
 
 
-def describe_all(analysis: Analysis, fingerprint: str, repair: str) -> SceneDescFile:
+def describe_all(analysis: Analysis, fingerprint: str) -> SceneDescFile:
     frames = [describe_heuristic(kf) for kf in analysis.keyframes]
     log.info("scene descriptions: %d frames, heuristic %d, fallback 0", len(frames), len(frames))
     return SceneDescFile(
@@ -125,7 +123,6 @@ def describe_all(analysis: Analysis, fingerprint: str, repair: str) -> SceneDesc
         backend="heuristic",
         model="",
         prompt_hash=prompt_hash(HEURISTIC_PROMPT),
-        repair_token=repair,
         frames=frames,
     )
 
@@ -148,18 +145,15 @@ def load(path: str | Path) -> SceneDescFile | None:
         return None
 
 
-def repair_token(path: str | Path) -> str:
-    """Value of the scenedesc rule's `repair` param, evaluated while the DAG is built.
+def damage(path: str | Path) -> str:
+    """ "" when the file is healthy or missing, else "corrupt:<mtime_ns>:<size>".
 
-    Snakemake reruns a rule when a param changes, and records the value computed
-    just before the job ran. A healthy or missing file gives the token stored inside
-    it (empty at first), a corrupt one gives "corrupt"; the rebuilt file stores the
-    value it was built with, so the run after a repair plans nothing. The corrupt
-    token carries the broken file's mtime and size, so every new corruption differs.
+    Read while the DAG is built (rules/common.smk): a damaged file changes the
+    scenedesc rule's `repair` param and so is rebuilt. The mtime and size make every
+    new damage differ from the last one.
     """
     try:
         st = Path(path).stat()
     except OSError:
         return ""
-    desc = load(path)
-    return desc.repair_token if desc is not None else f"corrupt:{st.st_mtime_ns}:{st.st_size}"
+    return "" if load(path) is not None else f"corrupt:{st.st_mtime_ns}:{st.st_size}"

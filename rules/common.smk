@@ -40,9 +40,8 @@ def _read_films():
     films = {}
     main = config["film"] or DEMO["film"]
     subtitles = config["subtitles"] if config["film"] else DEMO["subtitles"]
-    entries = [
-        _film_entry(main, subtitles, title="" if config["film"] else DEMO["title"])
-    ]
+    demo_title = "" if config["film"] else config["title"] or DEMO["title"]
+    entries = [_film_entry(main, subtitles, title=demo_title)]
     if config["sheet"]:
         with open(config["sheet"], newline="", encoding="utf-8") as fh:
             for row in csv.DictReader(fh, delimiter="\t"):

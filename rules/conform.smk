@@ -28,6 +28,7 @@ rule qc:
     input:
         trailer=f"{RESULTS}/{{film}}/trailer.mp4",
         manifest=f"{RESULTS}/{{film}}/TRAILER_MANIFEST.json",
+        stamp=f"{RESULTS}/{{film}}/source.json",
     output:
         f"{RESULTS}/{{film}}/qc.json",
     log:

@@ -12,7 +12,9 @@ from cinecut.vibes import get_vibe
 
 def main(sm):
     manifest = load_manifest(sm.input.manifest)
-    report = measure(sm.input.trailer, manifest, sm.params.width, sm.params.height, get_vibe(manifest.vibe).loudness)
+    stamp = models.load(models.Stamp, sm.input.stamp)
+    target = get_vibe(manifest.vibe).loudness
+    report = measure(sm.input.trailer, manifest, sm.params.width, sm.params.height, target, stamp.has_audio)
     for check in report.checks:
         logging.info("%s %s: %s (expected %s)", "ok  " if check.ok else "FAIL", check.name, check.value, check.expected)
     failed = [c.name for c in report.checks if not c.ok]

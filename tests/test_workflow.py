@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -208,3 +209,27 @@ def test_disabling_the_params_trigger_is_refused(demo_build):
     proc = snakemake(demo_build, "-n", "--rerun-triggers", "mtime", check=False)
     assert proc.returncode != 0
     assert "needs the 'params' rerun trigger" in proc.stdout + proc.stderr
+
+
+def test_film_sheet_builds_every_film_including_one_without_audio(tmp_path, demo_build):
+    """`snakemake` builds each film of the sheet; a space in the name, no audio, no subtitles."""
+    work = copy_workflow(tmp_path / "w", sheet="films.tsv")
+    (work / "films").mkdir()
+    shots = (
+        "testsrc2=s=856x480:r=25:d=12,format=yuv420p[a];"
+        "mandelbrot=s=856x480:r=25,trim=duration=12,setpts=PTS-STARTPTS,format=yuv420p[b];"
+        "[a][b]concat=n=2"
+    )
+    film = work / "films/silent film.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-filter_complex", shots, "-c:v", "libx264", str(film)], check=True)
+    (work / "films.tsv").write_text(
+        "film\tsubtitles\tvibe\ttitle\ttagline\nfilms/silent film.mp4\t\tcomedy\tSilent, Please\t\n"
+    )
+    shutil.copytree(demo_build / "resources", work / "resources")  # the demo film, already made
+    snakemake(work)
+    for film in ("demo", "silent film"):
+        qc = json.loads((work / f"results/{film}/qc.json").read_text())
+        assert qc["passed"], film
+    video, audio, fps = stream_durations(work / "results/silent film/trailer.mp4")
+    assert abs(video - audio) <= 1 / fps + 1e-3
+    assert json.loads((work / "results/silent film/TRAILER_MANIFEST.json").read_text())["vibe"] == "comedy"

@@ -13,8 +13,8 @@ test: setup
 lint: setup
 	.venv/bin/snakemake --lint
 	.venv/bin/snakefmt --check Snakefile rules/*.smk
-	.venv/bin/ruff check src scripts tests benchmarks
-	.venv/bin/ruff format --check src scripts tests benchmarks
+	.venv/bin/ruff check src scripts tests benchmarks tools
+	.venv/bin/ruff format --check src scripts tests benchmarks tools
 
 clean:
 	rm -rf results resources logs .snakemake trailer.mp4

@@ -30,7 +30,7 @@ def test_snakefmt_check():
 
 def test_ruff_check():
     proc = subprocess.run(
-        [BIN / "ruff", "check", "src", "scripts", "tests", "benchmarks"], cwd=REPO, capture_output=True, text=True
+        [BIN / "ruff", "check", "src", "scripts", "tests", "benchmarks", "tools"], cwd=REPO, capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -65,7 +65,7 @@ def test_conda_envs_pin_the_same_versions_as_pyproject():
 
 def test_ruff_format_check():
     proc = subprocess.run(
-        [BIN / "ruff", "format", "--check", "src", "scripts", "tests", "benchmarks"],
+        [BIN / "ruff", "format", "--check", "src", "scripts", "tests", "benchmarks", "tools"],
         cwd=REPO,
         capture_output=True,
         text=True,

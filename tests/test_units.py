@@ -180,3 +180,15 @@ def test_eighteen_vibes_and_lengths():
         assert abs(sum(vibe.act_share) - 1) < 1e-6
         assert target_length(vibe, 7200) == vibe.length
         assert 30 <= target_length(vibe, 90) <= 72
+
+
+def test_published_json_schemas_match_the_models():
+    import importlib.util
+
+    from conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("export_schemas", REPO / "tools/export_schemas.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for name, model in module.SCHEMAS.items():
+        assert (REPO / "schemas" / name).read_text() == module.render(model), f"run tools/export_schemas.py ({name})"

@@ -54,6 +54,9 @@ def test_demo_trailer_from_clean_checkout(demo_build):
     assert count_cuts(trailer) >= 8
     qc = json.loads((demo_build / "results/demo/qc.json").read_text())
     assert qc["passed"] and qc["clips"] >= 8
+    manifest = json.loads((demo_build / "results/demo/TRAILER_MANIFEST.json").read_text())
+    assert manifest["backends"] == {"vision": "heuristic", "structure": "heuristic"}
+    assert manifest["title"] == "The Keeper"
     # The demo itself: long enough, big enough, with stereo sound and ~30 lines of dialogue.
     demo = ffprobe(demo_build / "resources/demo/demo.mp4")
     v = next(s for s in demo["streams"] if s["codec_type"] == "video")

@@ -71,6 +71,7 @@ class Manifest(BaseModel):
     tagline: str = ""
     vibe: str
     target_seconds: float
+    backends: dict[str, str] = {}  # which backend produced the descriptions and the anchors
     segments: list[Segment] = Field(min_length=1)
 
 
@@ -152,6 +153,7 @@ def plan_manifest(narrative: Narrative, stamp: Stamp, vibe: Vibe, title: str, ta
         tagline=tagline,
         vibe=vibe.name,
         target_seconds=round(target, 3),
+        backends=narrative.backends,
         segments=segments,
     )
 

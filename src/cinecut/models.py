@@ -115,6 +115,7 @@ class Candidate(Artefact):
 
 class Narrative(Artefact):
     vibe: str
+    backends: dict[str, str]  # which backend produced what, e.g. {"vision": "heuristic"}
     structure: Structure
     candidates: list[Candidate]
 

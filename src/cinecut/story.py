@@ -173,7 +173,8 @@ def build_narrative(
             )
         )
     _assign_beats(candidates, dialogue)
-    return Narrative(vibe=vibe.name, structure=structure, candidates=candidates)
+    backends = {"vision": scenes.backend, "structure": structure.backend}
+    return Narrative(vibe=vibe.name, backends=backends, structure=structure, candidates=candidates)
 
 
 def _assign_beats(candidates: list[Candidate], dialogue: Dialogue) -> None:

@@ -30,7 +30,10 @@ def test_snakefmt_check():
 
 def test_ruff_check():
     proc = subprocess.run(
-        [BIN / "ruff", "check", "src", "scripts", "tests", "benchmarks", "tools"], cwd=REPO, capture_output=True, text=True
+        [BIN / "ruff", "check", "src", "scripts", "tests", "benchmarks", "tools"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 

@@ -14,5 +14,8 @@ rule analysis:
     conda:
         "../envs/media.yaml"
     threads: 2
+    resources:
+        mem_mb=1500,
+        runtime=60,
     script:
         "../scripts/analyse.py"

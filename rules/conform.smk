@@ -14,6 +14,9 @@ rule conform:
     conda:
         "../envs/media.yaml"
     threads: 2
+    resources:
+        mem_mb=3000,
+        runtime=60,
     params:
         width=config["trailer"]["width"],
         height=config["trailer"]["height"],
@@ -35,6 +38,9 @@ rule qc:
         "logs/qc/{film}.log",
     conda:
         "../envs/media.yaml"
+    resources:
+        mem_mb=500,
+        runtime=10,
     params:
         width=config["trailer"]["width"],
         height=config["trailer"]["height"],
@@ -44,8 +50,11 @@ rule qc:
 
 localrules:
     deliver_trailer,
+    gather_trailer,
 
 
+# ./trailer.mp4 (the main film) and trailers/<film>.mp4 (all films, for delivery) are
+# copies made only after QC passed.
 rule deliver_trailer:
     input:
         trailer=f"{RESULTS}/{MAIN_FILM}/trailer.mp4",
@@ -54,6 +63,20 @@ rule deliver_trailer:
         "trailer.mp4",
     log:
         "logs/deliver_trailer.log",
+    conda:
+        "../envs/media.yaml"
+    script:
+        "../scripts/deliver.py"
+
+
+rule gather_trailer:
+    input:
+        trailer=f"{RESULTS}/{{film}}/trailer.mp4",
+        qc=f"{RESULTS}/{{film}}/qc.json",
+    output:
+        "trailers/{film}.mp4",
+    log:
+        "logs/gather_trailer/{film}.log",
     conda:
         "../envs/media.yaml"
     script:

@@ -13,6 +13,9 @@ rule demo_film:
     conda:
         "../envs/media.yaml"
     threads: 2
+    resources:
+        mem_mb=1500,
+        runtime=30,
     params:
         duration=config["demo"]["duration"],
         width=config["demo"]["width"],

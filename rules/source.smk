@@ -29,7 +29,12 @@ rule dialogue:
         f"{RESULTS}/{{film}}/dialogue.json",
     log:
         "logs/dialogue/{film}.log",
+    group:
+        "story"
     conda:
         "../envs/story.yaml"
+    resources:
+        mem_mb=500,
+        runtime=5,
     script:
         "../scripts/parse_dialogue.py"

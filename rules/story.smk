@@ -10,10 +10,14 @@ rule structure:
         f"{RESULTS}/{{film}}/structure.json",
     log:
         "logs/structure/{film}.log",
+    group:
+        "story"
     conda:
         "../envs/story.yaml"
     resources:
         gpu=get_model_gpu(config["structure"]["backend"]),
+        mem_mb=1000,
+        runtime=10,
     params:
         backend=config["structure"]["backend"],
     script:
@@ -30,8 +34,13 @@ rule narrative:
         f"{RESULTS}/{{film}}/narrative.json",
     log:
         "logs/narrative/{film}.log",
+    group:
+        "story"
     conda:
         "../envs/story.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         vibe=get_vibe,
     script:
@@ -46,8 +55,13 @@ rule manifest:
         f"{RESULTS}/{{film}}/TRAILER_MANIFEST.json",
     log:
         "logs/manifest/{film}.log",
+    group:
+        "story"
     conda:
         "../envs/story.yaml"
+    resources:
+        mem_mb=500,
+        runtime=5,
     params:
         vibe=get_vibe,
         title=get_title,

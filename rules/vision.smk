@@ -16,6 +16,8 @@ rule scenedesc:
         "../envs/story.yaml"
     resources:
         gpu=get_model_gpu(config["vision"]["backend"]),
+        mem_mb=1000,
+        runtime=120,
     params:
         backend=config["vision"]["backend"],
         repair=get_scenedesc_repair,

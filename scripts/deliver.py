@@ -1,4 +1,4 @@
-"""Snakemake script: copy the main film's checked trailer to ./trailer.mp4.
+"""Snakemake script: copy a checked trailer to where it is delivered.
 
 A copy, not a hard link: a link shares the source's mtime, which is older than
 qc.json, and Snakemake would plan this job again on every run.

@@ -214,8 +214,9 @@ def test_disabling_the_params_trigger_is_refused(demo_build):
     assert "needs the 'params' rerun trigger" in proc.stdout + proc.stderr
 
 
-def test_film_sheet_builds_every_film_including_one_without_audio(tmp_path, demo_build):
-    """`snakemake` builds each film of the sheet; a space in the name, no audio, no subtitles."""
+def test_film_sheet_builds_every_film_and_a_broken_one_fails_alone(tmp_path, demo_build):
+    """`snakemake --keep-going` over a sheet: a film without audio or subtitles and with a
+    space in its name is delivered; a broken film fails with one line naming it."""
     work = copy_workflow(tmp_path / "w", sheet="films.tsv")
     (work / "films").mkdir()
     shots = (
@@ -225,14 +226,21 @@ def test_film_sheet_builds_every_film_including_one_without_audio(tmp_path, demo
     )
     film = work / "films/silent film.mp4"
     subprocess.run(["ffmpeg", "-v", "error", "-filter_complex", shots, "-c:v", "libx264", str(film)], check=True)
+    (work / "films/broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\xde\xad" * 5000)
     (work / "films.tsv").write_text(
-        "film\tsubtitles\tvibe\ttitle\ttagline\nfilms/silent film.mp4\t\tcomedy\tSilent, Please\t\n"
+        "film\tsubtitles\tvibe\ttitle\ttagline\n"
+        "films/silent film.mp4\t\tcomedy\tSilent, Please\t\n"
+        "films/broken.mp4\t\tdrama\t\t\n"
     )
     shutil.copytree(demo_build / "resources", work / "resources")  # the demo film, already made
-    snakemake(work)
-    for film in ("demo", "silent film"):
-        qc = json.loads((work / f"results/{film}/qc.json").read_text())
-        assert qc["passed"], film
-    video, audio, fps = stream_durations(work / "results/silent film/trailer.mp4")
+    proc = snakemake(work, "--keep-going", check=False)
+    assert proc.returncode != 0
+    errors = [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("cinecut error")]
+    assert len(errors) == 1 and "films/broken.mp4" in errors[0], errors
+    assert sorted(p.name for p in (work / "trailers").iterdir()) == ["demo.mp4", "silent film.mp4"]
+    for name in ("demo", "silent film"):
+        qc = json.loads((work / f"results/{name}/qc.json").read_text())
+        assert qc["passed"], name
+    video, audio, fps = stream_durations(work / "trailers/silent film.mp4")
     assert abs(video - audio) <= 1 / fps + 1e-3
     assert json.loads((work / "results/silent film/TRAILER_MANIFEST.json").read_text())["vibe"] == "comedy"

@@ -1,0 +1,100 @@
+"""How the DAG scales with the number of films: `snakemake -n` wall time.
+
+    .venv/bin/python benchmarks/dag.py [--counts 1 10 100 1000] [--built 3]
+
+For each count, a film sheet of that many tiny placeholder films (1 s each) is planned
+with `snakemake -n` from scratch. Then `--built` films are built for real and a no-op
+`snakemake -n` is timed. Baseline: `snakemake --version` (interpreter + import).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def timed(cmd: list[str], cwd: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=cwd, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def workflow(folder: Path, films: int, placeholder: Path) -> Path:
+    folder.mkdir()
+    for name in ("Snakefile", "config.yaml", "rules", "scripts", "schemas", "profiles", "envs"):
+        src = REPO / name
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, folder / name)
+    (folder / "films").mkdir()
+    rows = []
+    for i in range(films):
+        film = folder / f"films/film{i:04d}.mp4"
+        shutil.copy2(placeholder, film)
+        rows.append(f"films/film{i:04d}.mp4\t\tthriller\t\t")
+    (folder / "films.tsv").write_text("film\tsubtitles\tvibe\ttitle\ttagline\n" + "\n".join(rows) + "\n")
+    config = yaml.safe_load((folder / "config.yaml").read_text())
+    config.update(film="films/film0000.mp4", sheet="films.tsv")
+    config["trailer"].update(width=320, height=180, preset="ultrafast")
+    (folder / "config.yaml").write_text(yaml.safe_dump(config))
+    return folder
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--counts", type=int, nargs="+", default=[1, 10, 100, 1000])
+    parser.add_argument("--built", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        placeholder = tmp / "placeholder.mp4"
+        subprocess.run(
+            [
+                "ffmpeg",
+                "-v",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=s=320x180:r=25:d=8",
+                "-f",
+                "lavfi",
+                "-i",
+                "sine=d=8",
+                "-c:v",
+                "libx264",
+                "-c:a",
+                "aac",
+                "-shortest",
+                str(placeholder),
+            ],
+            check=True,
+        )
+        startup = min(timed([*SNAKEMAKE, "--version"], tmp) for _ in range(3))
+        print(f"baseline, snakemake --version: {startup:.2f} s")
+        for count in args.counts:
+            work = workflow(tmp / f"n{count}", count, placeholder)
+            seconds = timed([*SNAKEMAKE, "-n"], work)
+            print(
+                f"snakemake -n, {count:5d} films: {seconds:7.2f} s  ({seconds / startup:5.1f}x baseline, "
+                f"{1000 * (seconds - startup) / count:6.1f} ms per film above it)"
+            )
+        work = workflow(tmp / "built", args.built, placeholder)
+        build = timed([*SNAKEMAKE, "--cores", "2"], work)
+        noop = min(timed([*SNAKEMAKE, "-n"], work) for _ in range(3))
+        print(
+            f"build of {args.built} films: {build:.1f} s; no-op snakemake -n after it: {noop:.2f} s "
+            f"({noop / startup:.2f}x baseline)"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,6 +1,7 @@
 # Python the DAG needs: config validation, the film list, input and params functions.
 import ast
 import csv
+import re
 from pathlib import Path
 
 import jsonschema
@@ -155,4 +156,3 @@ def get_scenedesc_repair(wildcards):
 def get_model_gpu(backend):
     """One GPU slot for rules that run a model, none for the embedded heuristics."""
     return 0 if backend == "heuristic" else 1
-

@@ -53,14 +53,16 @@ localrules:
     gather_trailer,
 
 
-# ./trailer.mp4 (the main film) and trailers/<film>.mp4 (all films, for delivery) are
-# copies made only after QC passed.
+# Delivery: copies made only after QC passed. The main film's trailer goes to
+# ./trailer.mp4 and trailers/<film>.mp4 in one job (so `snakemake trailer.mp4` leaves
+# nothing for `rule all` to do); every other film's to trailers/<film>.mp4.
 rule deliver_trailer:
     input:
         trailer=f"{RESULTS}/{MAIN_FILM}/trailer.mp4",
         qc=f"{RESULTS}/{MAIN_FILM}/qc.json",
     output:
-        "trailer.mp4",
+        main="trailer.mp4",
+        delivered=f"trailers/{MAIN_FILM}.mp4",
     log:
         "logs/deliver_trailer.log",
     conda:
@@ -77,6 +79,8 @@ rule gather_trailer:
         "trailers/{film}.mp4",
     log:
         "logs/gather_trailer/{film}.log",
+    wildcard_constraints:
+        film=f"(?!{re.escape(MAIN_FILM)}$)[^/]+",
     conda:
         "../envs/media.yaml"
     script:

@@ -11,8 +11,9 @@ from cinecut.runner import run_script
 
 
 def main(sm):
-    with atomic.atomic_path(sm.output[0]) as tmp:
-        shutil.copyfile(sm.input.trailer, tmp)
+    for target in sm.output:
+        with atomic.atomic_path(target) as tmp:
+            shutil.copyfile(sm.input.trailer, tmp)
 
 
 run_script(snakemake, main)  # noqa: F821 - injected by Snakemake

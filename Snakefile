@@ -1,12 +1,15 @@
 # cinecut: a feature film in, a trailer out. Every stage is a file target.
 # Stages (rules/*.smk): demo film -> source stamp + dialogue -> analysis -> scene
-# descriptions -> structure -> narrative -> manifest -> conform -> QC.
+# descriptions -> structure -> narrative -> manifest -> conform -> QC -> report figures.
 from snakemake.utils import min_version
 
 min_version("9.27")
 
 
 configfile: "config.yaml"
+
+
+report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
@@ -16,6 +19,7 @@ include: "rules/analysis.smk"
 include: "rules/vision.smk"
 include: "rules/story.smk"
 include: "rules/conform.smk"
+include: "rules/report.smk"
 
 
 rule all:

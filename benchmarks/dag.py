@@ -31,7 +31,7 @@ def timed(cmd: list[str], cwd: Path) -> float:
 
 def workflow(folder: Path, films: int, placeholder: Path) -> Path:
     folder.mkdir()
-    for name in ("Snakefile", "config.yaml", "rules", "scripts", "schemas", "profiles", "envs"):
+    for name in ("Snakefile", "config.yaml", "rules", "scripts", "schemas", "profiles", "envs", "report"):
         src = REPO / name
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, folder / name)
     (folder / "films").mkdir()

@@ -38,7 +38,7 @@ def main() -> None:
     width, height = map(int, args.size.split("x"))
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        for name in ("Snakefile", "config.yaml", "rules", "scripts", "schemas", "profiles", "envs"):
+        for name in ("Snakefile", "config.yaml", "rules", "scripts", "schemas", "profiles", "envs", "report"):
             src = REPO / name
             (shutil.copytree if src.is_dir() else shutil.copy2)(src, work / name)
         config = yaml.safe_load((work / "config.yaml").read_text())

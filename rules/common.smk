@@ -88,7 +88,10 @@ wildcard_constraints:
 
 
 def get_final_output():
-    return ["trailer.mp4"] + expand("trailers/{film}.mp4", film=FILMS)
+    return ["trailer.mp4"] + expand(
+        ["trailers/{film}.mp4", f"{RESULTS}/{{film}}/report/contact_sheet.png"],
+        film=FILMS,
+    )
 
 
 def is_rule_produced(path):

@@ -53,13 +53,14 @@ localrules:
     gather_trailer,
 
 
-# Delivery: copies made only after QC passed. The main film's trailer goes to
+# Delivery: copies made only after QC passed and the report figures exist. The main film's trailer goes to
 # ./trailer.mp4 and trailers/<film>.mp4 in one job (so `snakemake trailer.mp4` leaves
 # nothing for `rule all` to do); every other film's to trailers/<film>.mp4.
 rule deliver_trailer:
     input:
         trailer=f"{RESULTS}/{MAIN_FILM}/trailer.mp4",
         qc=f"{RESULTS}/{MAIN_FILM}/qc.json",
+        figures=f"{RESULTS}/{MAIN_FILM}/report/contact_sheet.png",
     output:
         main="trailer.mp4",
         delivered=f"trailers/{MAIN_FILM}.mp4",
@@ -75,6 +76,7 @@ rule gather_trailer:
     input:
         trailer=f"{RESULTS}/{{film}}/trailer.mp4",
         qc=f"{RESULTS}/{{film}}/qc.json",
+        figures=f"{RESULTS}/{{film}}/report/contact_sheet.png",
     output:
         "trailers/{film}.mp4",
     log:

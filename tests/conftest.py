@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-WORKFLOW_FILES = ["Snakefile", "config.yaml", "rules", "scripts", "schemas", "profiles", "envs"]
+WORKFLOW_FILES = ["Snakefile", "config.yaml", "rules", "scripts", "schemas", "profiles", "envs", "report"]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 # Small but complete: a 90 s demo at 640x360 and a 640x360 trailer keep the suite fast.
 TEST_CONFIG = {

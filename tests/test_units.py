@@ -192,3 +192,38 @@ def test_published_json_schemas_match_the_models():
     spec.loader.exec_module(module)
     for name, model in module.SCHEMAS.items():
         assert (REPO / "schemas" / name).read_text() == module.render(model), f"run tools/export_schemas.py ({name})"
+
+
+def test_equal_cards_and_silences_get_their_own_graph_inputs(tmp_path):
+    """ffmpeg-python merges equal nodes; two equal black beats and two muted clips must not."""
+    from cinecut.conform import build_command
+    from cinecut.models import Stamp
+
+    stamp = Stamp(
+        film="f.mp4",
+        mtime_ns=1,
+        size=2,
+        duration=60,
+        width=640,
+        height=360,
+        fps="24/1",
+        has_audio=True,
+        audio_channels=2,
+    )
+    clip = {"kind": "clip", "act": 3, "source_in": 3.0, "source_out": 4.0, "film_audio": False}
+    black = {"kind": "black", "duration": 1.0}
+    manifest = Manifest(**_manifest([clip, black, clip, black]))
+    cmd = build_command(manifest, stamp, tmp_path / "o.mov", tmp_path, 320, 180, Fraction(24))
+    assert sum(1 for arg in cmd if arg.startswith("anullsrc")) == 4
+    assert sum(1 for arg in cmd if arg.startswith("color=")) == 2
+    assert cmd.count("f.mp4") == 2
+
+
+def test_qc_report_of_a_silent_trailer_reads_back(tmp_path):
+    from cinecut import models
+    from cinecut.qc import Check, QCReport
+
+    checks = [Check(name="true peak (dBTP)", value=float("-inf"), expected="<= -1", ok=True)]
+    report = QCReport(trailer="t.mp4", passed=True, duration=1.0, clips=1, checks=checks)
+    models.save(report, tmp_path / "qc.json")
+    assert models.load(QCReport, tmp_path / "qc.json").checks[0].value == float("-inf")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -10,6 +11,8 @@ import signal
 import subprocess
 import time
 
+import cv2
+import numpy as np
 import pytest
 from conftest import (
     SNAKEMAKE,
@@ -31,6 +34,7 @@ DOWNSTREAM_OF_FILM = {
     "manifest",
     "conform",
     "qc",
+    "report_assets",
     "deliver_trailer",
 }
 
@@ -57,6 +61,8 @@ def test_demo_trailer_from_clean_checkout(demo_build):
     manifest = json.loads((demo_build / "results/demo/TRAILER_MANIFEST.json").read_text())
     assert manifest["backends"] == {"vision": "heuristic", "structure": "heuristic"}
     assert manifest["title"] == "The Keeper"
+    acts = [s["act"] for s in manifest["segments"] if s["kind"] == "clip"]
+    assert all(acts.count(act) >= 2 for act in (1, 2, 3)), acts
     # The demo itself: long enough, big enough, with stereo sound and ~30 lines of dialogue.
     demo = ffprobe(demo_build / "resources/demo/demo.mp4")
     v = next(s for s in demo["streams"] if s["codec_type"] == "video")
@@ -100,7 +106,7 @@ def test_same_mtime_and_size_is_a_no_op_but_a_new_size_rebuilds(film_copy):
 def test_changing_the_vibe_reruns_the_story_not_the_vision(film_copy):
     proc = snakemake(film_copy, "-n", "--config", "vibe=horror")
     jobs = set(planned_jobs(proc))
-    assert {"narrative", "manifest", "conform", "qc", "deliver_trailer"} <= jobs
+    assert {"narrative", "manifest", "conform", "qc", "report_assets", "deliver_trailer"} <= jobs
     assert not jobs & {"stamp", "analysis", "scenedesc", "structure", "dialogue"}
 
 
@@ -111,7 +117,8 @@ def test_hand_edited_manifest_reruns_conform_only(film_copy):
     index = next(i for i, s in enumerate(manifest["segments"]) if s["kind"] == "clip")
     dropped = manifest["segments"].pop(index)
     path.write_text(json.dumps(manifest, indent=2))
-    assert set(planned_jobs(snakemake(film_copy, "-n"))) == {"conform", "qc", "deliver_trailer", "all"}
+    expected = {"conform", "qc", "report_assets", "deliver_trailer", "all"}
+    assert set(planned_jobs(snakemake(film_copy, "-n"))) == expected
     snakemake(film_copy, "trailer.mp4")
     after, _, _ = stream_durations(film_copy / "trailer.mp4")
     length = dropped["source_out"] - dropped["source_in"]
@@ -244,3 +251,19 @@ def test_film_sheet_builds_every_film_and_a_broken_one_fails_alone(tmp_path, dem
     video, audio, fps = stream_durations(work / "trailers/silent film.mp4")
     assert abs(video - audio) <= 1 / fps + 1e-3
     assert json.loads((work / "results/silent film/TRAILER_MANIFEST.json").read_text())["vibe"] == "comedy"
+    # The HTML report of the films that finished embeds, per film, a contact sheet with a row per act.
+    snakemake(work, "--report", "report.html", "trailers/demo.mp4", "trailers/silent film.mp4")
+    html = (work / "report.html").read_text()
+    for name in ("demo", "silent film"):
+        sheet = report_image(html, f"results/{name}/report/contact_sheet.png")
+        assert sheet.shape[0] >= 3 * 108 and sheet.shape[1] >= 8 * 192, (name, sheet.shape)
+        assert f"results/{name}/report/anchors.svg" in html and f"results/{name}/report/qc.tsv" in html
+
+
+def report_image(html: str, path: str):
+    """Decode an image that `snakemake --report` embedded for `path`."""
+    start = html.index(f'"{path}": {{')
+    match = re.search(r'"data_uri": "data:image/png;[^"]*?base64,([A-Za-z0-9+/=]+)"', html[start:])
+    assert match, f"{path} is not embedded in the report"
+    data = np.frombuffer(base64.b64decode(match.group(1)), np.uint8)
+    return cv2.imdecode(data, cv2.IMREAD_COLOR)

@@ -87,12 +87,23 @@ def _picture(stream, w: int, h: int, fps: Fraction, frames: int):
     )
 
 
-def _silence(samples: int):
-    return ffm.input(f"anullsrc=r={AUDIO_RATE}:cl=stereo", f="lavfi").filter("atrim", end_sample=samples)
+def _input(source: str, key: int, **options):
+    """An input of its own for one segment. ffmpeg-python merges inputs with equal
+    arguments into one node, which two equal cards, silences or duplicated clips would
+    then share; a distinct (and harmless) thread_queue_size per segment keeps them apart."""
+    return ffm.input(source, thread_queue_size=512 + key, **options)
+
+
+def _generated(source: str, key: int):
+    return _input(source, key, f="lavfi")
+
+
+def _silence(samples: int, key: int):
+    return _generated(f"anullsrc=r={AUDIO_RATE}:cl=stereo", key).filter("atrim", end_sample=samples)
 
 
 def _card(p: Placement, w: int, h: int, fps: Fraction, font: str, colour: str, text_dir: Path):
-    video = ffm.input(f"color=c=black:s={w}x{h}:r={fps}", f="lavfi").filter("trim", end_frame=p.frames)
+    video = _generated(f"color=c=black:s={w}x{h}:r={fps}", p.first_frame).filter("trim", end_frame=p.frames)
     if p.segment.kind == "title":
         lines = (p.segment.text or "").splitlines()
         size = h // 11
@@ -112,7 +123,7 @@ def _card(p: Placement, w: int, h: int, fps: Fraction, font: str, colour: str, t
         seconds = p.frames / float(fps)
         fade = min(0.5, seconds / 4)
         video = video.filter("fade", t="in", st=0, d=fade).filter("fade", t="out", st=seconds - fade, d=fade)
-    return video.filter("setsar", "1"), _silence(p.samples)
+    return video.filter("setsar", "1"), _silence(p.samples, p.first_frame)
 
 
 def build_command(
@@ -136,9 +147,11 @@ def build_command(
             continue
         # Accurate input seek per clip; one decoder thread each keeps memory down
         # (48 clips from a 720p film: 0.77 GB instead of 1.1 GB, same speed).
-        src = ffm.input(manifest.film, ss=f"{seg.source_in:.6f}", t=f"{p.frames / fps + 1.0:.6f}", threads=1)
+        src = _input(
+            manifest.film, p.first_frame, ss=f"{seg.source_in:.6f}", t=f"{p.frames / fps + 1.0:.6f}", threads=1
+        )
         video = _apply_chain(_picture(src.video, width, height, fps, p.frames), vibe.grade)
-        if stamp.has_audio:
+        if stamp.has_audio and seg.film_audio:
             audio = (
                 src.audio.filter("aresample", AUDIO_RATE)
                 .filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
@@ -149,7 +162,7 @@ def build_command(
                 .filter("afade", t="out", st=max(p.samples / AUDIO_RATE - 0.03, 0), d=0.03)
             )
         else:
-            audio = _silence(p.samples)
+            audio = _silence(p.samples, p.first_frame)
         parts += [video.filter("format", "yuv420p"), audio]
     joined = ffm.concat(*parts, v=1, a=1).node
     # Picture final, sound as PCM: loudness is normalised afterwards in two passes.

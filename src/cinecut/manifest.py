@@ -37,6 +37,7 @@ class Segment(BaseModel):
     beat: str | None = None
     score: float | None = None
     dialogue: str | None = None
+    film_audio: bool = True  # play the clip's own sound (False: picture only)
     transition: Literal["cut"] = "cut"
     reasons: list[str] = []
 
@@ -134,6 +135,7 @@ def plan_manifest(narrative: Narrative, stamp: Stamp, vibe: Vibe, title: str, ta
             beat=c.beat,
             score=c.score,
             dialogue=c.dialogue,
+            film_audio=c.film_audio,
             reasons=c.reasons,
         )
 

@@ -16,7 +16,8 @@ Zone = Literal["BEGINNING", "ESCALATION", "CLIMAX"]
 
 
 class Artefact(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Silence measures -inf (LUFS, dBTP): written as -Infinity, which reads back.
+    model_config = ConfigDict(extra="forbid", ser_json_inf_nan="constants")
     schema_version: int = SCHEMA_VERSION
 
 
@@ -109,6 +110,7 @@ class Candidate(Artefact):
     score: float
     beat: str | None
     dialogue: str | None
+    film_audio: bool = True  # False: the clip's own sound would cut a dialogue line
     description: str
     reasons: list[str]
 

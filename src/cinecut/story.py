@@ -106,23 +106,32 @@ def zone_of(t: float, s: Structure) -> str | None:
     return None
 
 
-def _window(shot: Shot, centre: float, length: float, lines: list[DialogueLine]) -> tuple[float, float, str | None]:
-    """A clip inside one shot; it carries a dialogue line whole or not at all."""
+def _window(
+    shot: Shot, centre: float, length: float, lines: list[DialogueLine]
+) -> tuple[float, float, str | None, bool]:
+    """A clip inside one shot: (start, end, the line it carries, whether its film sound plays).
+
+    It carries a dialogue line whole or not at all: partial lines are trimmed away, and
+    where that leaves less than MIN_CLIP the clip keeps its picture without its sound.
+    """
     inside = [ln for ln in _lines_in(lines, shot.start, shot.end) if ln.start >= shot.start and ln.end <= shot.end]
     if inside:
         line = max(inside, key=lambda ln: ln.intensity)
         start = max(shot.start, line.start - 0.2)
         end = min(shot.end, max(line.end + 0.2, start + length))
-        return start, end, line.text
+        return start, end, line.text, True
     length = min(length, shot.end - shot.start)
     start = min(max(centre - length / 2, shot.start), shot.end - length)
     end = start + length
-    for ln in _lines_in(lines, start, end):  # keep partial lines out of the clip
-        if ln.start < start < ln.end:
-            start = ln.end
-        if ln.start < end < ln.end:
-            end = ln.start
-    return start, end, None
+    trimmed_start, trimmed_end = start, end
+    for ln in _lines_in(lines, start, end):
+        if ln.start < trimmed_start < ln.end:
+            trimmed_start = ln.end
+        if ln.start < trimmed_end < ln.end:
+            trimmed_end = ln.start
+    if trimmed_end - trimmed_start >= MIN_CLIP:
+        return trimmed_start, trimmed_end, None, True
+    return start, end, None, False
 
 
 def build_narrative(
@@ -144,7 +153,7 @@ def build_narrative(
         zone = zone_of((shot.start + shot.end) / 2, structure)
         if zone is None:
             continue
-        start, end, said = _window(shot, kf.time, vibe.clip_seconds[acts[zone]], dialogue.lines)
+        start, end, said, film_audio = _window(shot, kf.time, vibe.clip_seconds[acts[zone]], dialogue.lines)
         if end - start < MIN_CLIP:
             continue
         talk = max((ln.intensity for ln in dialogue.lines if said and ln.text == said), default=0.0)
@@ -169,7 +178,10 @@ def build_narrative(
                 beat=None,
                 dialogue=said,
                 description=desc.visual_content,
-                reasons=[f"{name} {value:.2f}" for name, value in top] + [f"zone by position ({zone.lower()})"],
+                film_audio=film_audio,
+                reasons=[f"{name} {value:.2f}" for name, value in top]
+                + [f"zone by position ({zone.lower()})"]
+                + ([] if film_audio else ["film sound off: it would cut a dialogue line"]),
             )
         )
     _assign_beats(candidates, dialogue)

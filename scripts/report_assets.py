@@ -1,0 +1,19 @@
+"""Snakemake script: contact sheet, anchors timeline and QC table for the report."""
+
+from pathlib import Path
+
+from cinecut import models, report
+from cinecut.manifest import load_manifest
+from cinecut.qc import QCReport
+from cinecut.runner import run_script
+
+
+def main(sm):
+    manifest = load_manifest(sm.input.manifest)
+    qc = models.load(QCReport, sm.input.qc)
+    report.contact_sheet(Path(sm.input.trailer), manifest, Path(sm.output.sheet))
+    report.anchors_svg(models.load(models.Structure, sm.input.structure), manifest, Path(sm.output.timeline))
+    report.qc_table(qc, Path(sm.output.qc))
+
+
+run_script(snakemake, main)  # noqa: F821 - injected by Snakemake

@@ -12,28 +12,15 @@ from __future__ import annotations
 import argparse
 import shutil
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import yaml
-
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-
-
-def timed(cmd: list[str], cwd: Path) -> float:
-    start = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, check=True, capture_output=True)
-    return time.perf_counter() - start
+from common import SNAKEMAKE, copy_workflow, timed
 
 
 def workflow(folder: Path, films: int, placeholder: Path) -> Path:
-    folder.mkdir()
-    for name in ("Snakefile", "config.yaml", "rules", "scripts", "schemas", "profiles", "envs", "report"):
-        src = REPO / name
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, folder / name)
+    copy_workflow(folder)
     (folder / "films").mkdir()
     rows = []
     for i in range(films):

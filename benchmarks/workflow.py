@@ -11,23 +11,11 @@ Snakemake start-up (`snakemake --version`) as that one's baseline.
 from __future__ import annotations
 
 import argparse
-import shutil
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import yaml
-
-REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-
-
-def timed(cmd: list[str], cwd: Path) -> float:
-    start = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, check=True, capture_output=True)
-    return time.perf_counter() - start
+from common import SNAKEMAKE, copy_workflow, timed
 
 
 def main() -> None:
@@ -37,10 +25,7 @@ def main() -> None:
     args = parser.parse_args()
     width, height = map(int, args.size.split("x"))
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        for name in ("Snakefile", "config.yaml", "rules", "scripts", "schemas", "profiles", "envs", "report"):
-            src = REPO / name
-            (shutil.copytree if src.is_dir() else shutil.copy2)(src, work / name)
+        work = copy_workflow(Path(tmp) / "workflow")
         config = yaml.safe_load((work / "config.yaml").read_text())
         config["demo"]["duration"] = args.duration
         config["trailer"].update(width=width, height=height)

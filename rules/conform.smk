@@ -53,9 +53,10 @@ localrules:
     gather_trailer,
 
 
-# Delivery: copies made only after QC passed and the report figures exist. The main film's trailer goes to
-# ./trailer.mp4 and trailers/<film>.mp4 in one job (so `snakemake trailer.mp4` leaves
-# nothing for `rule all` to do); every other film's to trailers/<film>.mp4.
+# Delivery: copies made only after QC passed and the report figures exist. The main
+# film's trailer goes to ./trailer.mp4 and trailers/<film>.mp4 in one job (so
+# `snakemake trailer.mp4` leaves nothing for `rule all` to do); every other film's
+# to trailers/<film>.mp4.
 rule deliver_trailer:
     input:
         trailer=f"{RESULTS}/{MAIN_FILM}/trailer.mp4",

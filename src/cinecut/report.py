@@ -21,8 +21,8 @@ PER_ROW = 8
 ZONE_COLOURS = {"BEGINNING": "#4f8fc0", "ESCALATION": "#e0a030", "CLIMAX": "#c03030"}
 
 
-def _thumbnails(trailer: Path, frames: dict[int, str]) -> dict[int, np.ndarray]:
-    """Decode the trailer once and keep the wanted frames, letterboxed to THUMB."""
+def _thumbnails(trailer: Path, frames: set[int]) -> dict[int, np.ndarray]:
+    """Decode the trailer once and keep the wanted frames, scaled to THUMB."""
     found: dict[int, np.ndarray] = {}
     try:
         with av.open(str(trailer)) as container:
@@ -41,14 +41,11 @@ def _thumbnails(trailer: Path, frames: dict[int, str]) -> dict[int, np.ndarray]:
 def contact_sheet(trailer: Path, manifest: Manifest, out: Path) -> None:
     """One row (or more) per act: the middle frame of every clip as it appears in the trailer."""
     fps = media.probe(trailer).fps
-    wanted: dict[int, str] = {}
     acts: dict[int, list[int]] = {1: [], 2: [], 3: []}
     for p in place_segments(manifest, fps):
         if p.segment.kind == "clip" and p.segment.act in acts:
-            middle = p.first_frame + p.frames // 2
-            wanted[middle] = f"act {p.segment.act}"
-            acts[p.segment.act].append(middle)
-    thumbs = _thumbnails(trailer, wanted)
+            acts[p.segment.act].append(p.first_frame + p.frames // 2)
+    thumbs = _thumbnails(trailer, {n for frames in acts.values() for n in frames})
     label_w, pad = 90, 4
     rows = []
     for act, frames in acts.items():

@@ -1,16 +1,22 @@
 # The two commands of the README: `make demo` and `make test`. Both install first.
-.PHONY: setup demo test lint clean
+.PHONY: setup models dev demo test lint clean
 
 setup:
 	./tools/setup.sh
 
+models:
+	./tools/setup.sh --models
+
+dev:
+	./tools/setup.sh --dev
+
 demo: setup
 	.venv/bin/snakemake --cores 4 trailer.mp4
 
-test: setup
+test: dev
 	.venv/bin/pytest -v
 
-lint: setup
+lint: dev
 	.venv/bin/snakemake --lint
 	.venv/bin/snakefmt --check Snakefile rules/*.smk
 	.venv/bin/ruff check src scripts tests benchmarks tools

@@ -1,6 +1,7 @@
 # Python the DAG needs: config validation, the film list, input and params functions.
 import ast
 import csv
+import functools
 import re
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from snakemake.utils import validate
 
 from cinecut import scenes as cinecut_scenes
 from cinecut import source as cinecut_source
+from cinecut import vision as cinecut_vision
+from cinecut.errors import CinecutError
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 
@@ -155,5 +158,31 @@ def get_scenedesc_repair(wildcards):
 
 
 def get_model_gpu(backend):
-    """One GPU slot for rules that run a model, none for the embedded heuristics."""
-    return 0 if backend == "heuristic" else 1
+    """One GPU slot for in-process models; none for the heuristics or a remote server."""
+    return 1 if backend == "llama_cpp" else 0
+
+
+def get_model_threads(settings):
+    return settings["threads"] if settings["backend"] == "llama_cpp" else 1
+
+
+def get_model_mem_mb(settings):
+    """Room for a 7B Q4 model and its projector when one runs in-process."""
+    return 8000 if settings["backend"] == "llama_cpp" else 1000
+
+
+@functools.cache
+def _vision_model_identity():
+    try:
+        return cinecut_vision.model_identity(config["vision"], config["models_dir"])
+    except CinecutError as exc:
+        raise WorkflowError(f"config vision: {exc}")
+
+
+def get_vision_model(wildcards):
+    """Model files (names, sizes, content hashes): a new model re-describes every film."""
+    return _vision_model_identity()
+
+
+def get_vision_prompt(wildcards):
+    return cinecut_vision.prompt_hash(config["vision"])

@@ -1,4 +1,4 @@
-# Scene descriptions per keyframe: the most expensive target, cached in msgpack.
+# Scene descriptions per keyframe: the most expensive target, journaled frame by frame.
 
 
 rule scenedesc:
@@ -13,13 +13,17 @@ rule scenedesc:
     benchmark:
         f"{RESULTS}/benchmarks/scenedesc/{{film}}.tsv"
     conda:
-        "../envs/story.yaml"
+        "../envs/vision.yaml"
+    threads: get_model_threads(config["vision"])
     resources:
         gpu=get_model_gpu(config["vision"]["backend"]),
-        mem_mb=1000,
+        mem_mb=get_model_mem_mb(config["vision"]),
         runtime=120,
     params:
         backend=config["vision"]["backend"],
+        model=get_vision_model,
+        prompt=get_vision_prompt,
         repair=get_scenedesc_repair,
+        journal=lambda wildcards, output: f"{output[0]}.journal",
     script:
         "../scripts/describe_scenes.py"

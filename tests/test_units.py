@@ -110,8 +110,9 @@ def test_scenedesc_round_trip_and_junk_is_a_miss(tmp_path):
     for _ in range(300):
         path.write_bytes(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200))))
         assert scenes.load(path) is None or isinstance(scenes.load(path), scenes.SceneDescFile)
-    path.write_bytes(msgpack.packb({**_desc().model_dump(), "schema_version": 99}))
-    assert scenes.load(path) is None
+    for foreign in ({**_desc().model_dump(), "schema_version": 99}, {"a": 1}, [1, 2], "text", None):
+        path.write_bytes(msgpack.packb(foreign))
+        assert scenes.load(path) is None
     assert scenes.load(tmp_path / "missing") is None
 
 

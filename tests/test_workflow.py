@@ -59,7 +59,13 @@ def test_demo_trailer_from_clean_checkout(demo_build):
     qc = json.loads((demo_build / "results/demo/qc.json").read_text())
     assert qc["passed"] and qc["clips"] >= 8
     manifest = json.loads((demo_build / "results/demo/TRAILER_MANIFEST.json").read_text())
-    assert manifest["backends"] == {"vision": "heuristic", "structure": "heuristic"}
+    frames = len(json.loads((demo_build / "results/demo/analysis.json").read_text())["keyframes"])
+    assert manifest["backends"] == {
+        "vision": "heuristic",
+        "vision_model": "",
+        "vision_frames": f"heuristic ok {frames}",
+        "structure": "heuristic",
+    }
     assert manifest["title"] == "The Keeper"
     acts = [s["act"] for s in manifest["segments"] if s["kind"] == "clip"]
     assert all(acts.count(act) >= 2 for act in (1, 2, 3)), acts

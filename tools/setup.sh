@@ -1,16 +1,37 @@
 #!/usr/bin/env bash
 # Install what cinecut needs: system packages (ffmpeg, fonts) and a Python venv in .venv.
+#
+#   tools/setup.sh           the workflow on its embedded backends (what `make demo` needs)
+#   tools/setup.sh --models  + llama-cpp-python, for the llama_cpp vision backend
+#   tools/setup.sh --dev     + llama-cpp-python and the tools the tests use (`make test`)
+#
+# llama-cpp-python is built from source with -DGGML_NATIVE=OFF: a native build made by
+# GCC 12 crashes on CPUs with Intel AMX. Building takes ~4-9 minutes on 2 cores, so the
+# wheel is kept in $CINECUT_WHEELS (default ~/.cache/cinecut/wheels), one folder per
+# CMAKE_ARGS; add your own flags (e.g. CMAKE_ARGS="-DGGML_CUDA=on") and they are kept.
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+extras=""
+with_llama=false
+case "${1:-}" in
+  "") ;;
+  --models) extras="[models]"; with_llama=true ;;
+  --dev) extras="[dev]"; with_llama=true ;;
+  *) echo "usage: tools/setup.sh [--models|--dev]" >&2; exit 2 ;;
+esac
 
 APT_PACKAGES=(ffmpeg fonts-dejavu-core)
 missing=()
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing+=(ffmpeg)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || missing+=(fonts-dejavu-core)
+if $with_llama && ! { command -v cmake >/dev/null && command -v g++ >/dev/null; }; then
+  missing+=(cmake g++)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if ! command -v apt-get >/dev/null; then
-    echo "cinecut setup: please install ${APT_PACKAGES[*]} with your package manager" >&2
+    echo "cinecut setup: please install ${missing[*]} with your package manager" >&2
     exit 1
   fi
   sudo=""
@@ -27,5 +48,21 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
 fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[dev]"
-echo "cinecut setup: ready (.venv)"
+
+if $with_llama; then
+  LLAMA_VERSION=0.3.36
+  flags="-DGGML_NATIVE=OFF${CMAKE_ARGS:+ $CMAKE_ARGS}"
+  wheels="${CINECUT_WHEELS:-$HOME/.cache/cinecut/wheels}/llama-cpp-python-$LLAMA_VERSION-$(printf %s "$flags" | sha256sum | cut -c1-12)"
+  installed=$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("llama_cpp_python"))' 2>/dev/null || true)
+  if [ "$installed" != "$LLAMA_VERSION" ]; then
+    if ! ls "$wheels"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
+      echo "cinecut setup: building llama-cpp-python $LLAMA_VERSION ($flags), a few minutes once; cached in $wheels"
+      mkdir -p "$wheels"
+      CMAKE_ARGS="$flags" .venv/bin/python -m pip wheel -q --no-deps --no-cache-dir \
+        -w "$wheels" "llama-cpp-python==$LLAMA_VERSION"
+    fi
+    .venv/bin/python -m pip install -q "$wheels"/llama_cpp_python-"$LLAMA_VERSION"-*.whl
+  fi
+fi
+.venv/bin/python -m pip install -q -e ".$extras"
+echo "cinecut setup: ready (.venv${extras:+, $extras})"

@@ -4,13 +4,18 @@ Layout of `<film>.scenedesc.msgpack` (a msgpack map):
 
     schema_version  int     SCENEDESC_VERSION
     fingerprint     str     the film's "mtime_ns:size" from the stamp
-    backend         str     "heuristic" | "llama_cpp" | "openai"
-    model           str     model identity ("" for heuristic)
+    backend         str     the configured backend: "heuristic" | "llama_cpp" | "openai"
+    model           str     model identity (files, sizes and content hashes; "" for heuristic)
     prompt_hash     str     sha256 of the prompt, first 16 hex digits
-    frames          list    one map per keyframe: SceneDescription fields + time, image,
-                            backend (which backend produced it) and seconds (its cost)
+    frames          list    one map per keyframe, in film order: the description
+                            (visual_content, mood, action, setting, shot_scale, people,
+                            intensity), time, image, and how it was made: backend (which
+                            backend produced this frame's words), outcome ("ok", or
+                            "fallback" when the model's answers were invalid), attempts,
+                            error, raw (the model's last answer) and seconds (its cost)
 
-Loading never raises: anything unreadable or foreign is a cache miss (None).
+`schemas/scenedesc.schema.json` is the same layout as a JSON Schema. Loading never
+raises: anything unreadable or foreign is a cache miss (None).
 """
 
 from __future__ import annotations
@@ -18,33 +23,45 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgpack
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from . import atomic
-from .models import Analysis, Keyframe
+from .models import Keyframe
 
 log = logging.getLogger(__name__)
 
-SCENEDESC_VERSION = 1
+SCENEDESC_VERSION = 2
 HEURISTIC_PROMPT = "heuristic-v1: words from brightness, contrast, colour, motion, faces"
 
 
-class SceneDescription(BaseModel):
+ShotScale = Literal["wide", "medium", "close-up"]
+
+
+class VisionAnswer(BaseModel):
+    """What a vision model is asked for; its JSON Schema constrains the model's output."""
+
     model_config = ConfigDict(extra="forbid")
 
+    visual_content: str = Field(min_length=1, max_length=200, description="what is seen, one sentence")
+    mood: str = Field(min_length=1, max_length=40, description="the mood in one to three words")
+    action: str = Field(min_length=1, max_length=120, description="what happens")
+    setting: str = Field(min_length=1, max_length=80, description="where it happens")
+    shot_scale: ShotScale
+    people: int = Field(ge=0, le=100, description="number of people visible")
+    intensity: float = Field(ge=0, le=1, description="how dramatic, 0 calm to 1 most intense")
+
+
+class SceneDescription(VisionAnswer):
     time: float
     image: str
-    visual_content: str
-    mood: str
-    action: str
-    setting: str
-    shot_scale: str  # wide | medium | close-up
-    people: int = Field(ge=0)
-    intensity: float = Field(ge=0, le=1)
-    backend: str
+    backend: str  # the backend whose words these are
+    outcome: Literal["ok", "fallback"] = "ok"
+    attempts: int = 1
+    error: str = ""
+    raw: str = ""  # the model's last raw answer, cut to RAW_LIMIT characters
     seconds: float = 0.0
 
 
@@ -82,6 +99,9 @@ def hue_name(hue: float) -> str:
     return next(name for limit, name in _HUES if hue < limit)
 
 
+RAW_LIMIT = 2000
+
+
 def describe_heuristic(kf: Keyframe) -> SceneDescription:
     """Words from measured image features; intensity mixes motion, contrast and darkness."""
     light = "dark" if kf.brightness < 0.25 else "dim" if kf.brightness < 0.45 else "bright"
@@ -111,19 +131,6 @@ def describe_heuristic(kf: Keyframe) -> SceneDescription:
         people=people,
         intensity=round(intensity, 3),
         backend="heuristic",
-    )
-
-
-def describe_all(analysis: Analysis, fingerprint: str) -> SceneDescFile:
-    frames = [describe_heuristic(kf) for kf in analysis.keyframes]
-    log.info("scene descriptions: %d frames, heuristic %d, fallback 0", len(frames), len(frames))
-    return SceneDescFile(
-        schema_version=SCENEDESC_VERSION,
-        fingerprint=fingerprint,
-        backend="heuristic",
-        model="",
-        prompt_hash=prompt_hash(HEURISTIC_PROMPT),
-        frames=frames,
     )
 
 

@@ -5,6 +5,8 @@ Pure functions: data in, data out. The scripts do the reading and writing.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 from .models import Analysis, Candidate, Dialogue, DialogueLine, Narrative, Shot, Structure
@@ -185,7 +187,13 @@ def build_narrative(
             )
         )
     _assign_beats(candidates, dialogue)
-    backends = {"vision": scenes.backend, "structure": structure.backend}
+    frames = Counter(f"{f.backend} {f.outcome}" for f in scenes.frames)
+    backends = {
+        "vision": scenes.backend,
+        "vision_model": scenes.model,
+        "vision_frames": ", ".join(f"{k} {v}" for k, v in sorted(frames.items())),
+        "structure": structure.backend,
+    }
     return Narrative(vibe=vibe.name, backends=backends, structure=structure, candidates=candidates)
 
 

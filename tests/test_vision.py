@@ -1,0 +1,345 @@
+"""Scene descriptions through the real model paths: llama-cpp-python in-process on a tiny
+random-weight LLaVA pair, llama-cpp-python's own OpenAI server, and a stub server for the
+failures a real one will not produce on demand. The per-frame journal, resume and bad
+model files are tested here too; the SIGKILL trial runs the real workflow."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import llama_cpp  # the suite needs the real build (make test installs it)
+import msgpack
+import pytest
+import yaml
+from conftest import clone_build, copy_workflow, planned_jobs, snakemake
+from openai_stub import StubServer, answer_for
+
+from cinecut import devmodels, models, scenes, vision
+from cinecut.errors import CinecutError
+from cinecut.journal import Journal
+
+
+def settings(backend: str, **over) -> dict:
+    """The config's vision section with the schema's defaults, as Snakemake passes it."""
+    schema = yaml.safe_load((Path(__file__).parents[1] / "schemas/config.schema.yaml").read_text())
+    props = schema["properties"]["vision"]["properties"]
+    vis = {k: v["default"] for k, v in props.items() if "default" in v and k not in ("llama_cpp", "openai")}
+    for section in ("llama_cpp", "openai"):
+        vis[section] = {k: v["default"] for k, v in props[section]["properties"].items()}
+    vis.update(backend=backend, retries=0)
+    for key, value in over.items():
+        if isinstance(value, dict):
+            vis[key].update(value)
+        else:
+            vis[key] = value
+    return vis
+
+
+@pytest.fixture(scope="session")
+def tiny_pair(tmp_path_factory) -> devmodels.TinyPair:
+    return devmodels.write_tiny_llava(tmp_path_factory.mktemp("models"))
+
+
+def tiny_settings(pair, **over) -> dict:
+    llama = {"model": str(pair.model), "mmproj": str(pair.mmproj), "n_gpu_layers": 0, "n_ctx": 2048, "max_tokens": 500}
+    return settings("llama_cpp", llama_cpp=llama, **over)
+
+
+@pytest.fixture(scope="session")
+def demo_frames(demo_build):
+    """The demo's analysis (first 10 keyframes: enough variety, quick to describe) and folder."""
+    analysis = models.load(models.Analysis, demo_build / "results/demo/analysis.json")
+    analysis = analysis.model_copy(update={"keyframes": analysis.keyframes[:10]})
+    return analysis, demo_build / "results/demo/keyframes"
+
+
+def test_llama_cpp_build_is_portable_without_amx():
+    """GCC 12 miscompiles ggml's AMX path: the build must be -DGGML_NATIVE=OFF (README)."""
+    info = llama_cpp.llama_print_system_info().decode()
+    assert "AVX2 = 1" in info
+    assert "AMX_INT8 = 1" not in info, info
+
+
+def test_llama_cpp_backend_on_demo_keyframes_is_deterministic_and_sees_the_image(tiny_pair, demo_frames, tmp_path):
+    analysis, folder = demo_frames
+    vis = tiny_settings(tiny_pair)
+    first = vision.describe_all(analysis, folder, "1:2", vis, tmp_path / "a.journal")
+    second = vision.describe_all(analysis, folder, "1:2", vis, tmp_path / "b.journal")
+    assert len(first.frames) == len(analysis.keyframes)
+    assert [f.time for f in first.frames] == [k.time for k in analysis.keyframes]
+    assert first.backend == "llama_cpp" and first.model.startswith("llama_cpp:llava-1.5:tiny-llava-text.gguf:")
+    for frame in first.frames:
+        assert frame.raw, "every frame keeps the model's raw answer"
+        assert (frame.backend, frame.outcome) in {("llama_cpp", "ok"), ("heuristic", "fallback")}
+        assert frame.outcome == "ok" or frame.error
+    # temperature 0: the same frames give the same answers; different images different ones
+    assert [f.raw for f in first.frames] == [f.raw for f in second.frames]
+    assert len({f.raw for f in first.frames}) >= 5
+
+
+def test_llama_cpp_answer_depends_on_the_image(tiny_pair, tmp_path):
+    for name, source in (("grey.jpg", "color=c=gray:"), ("bars.jpg", "testsrc2=")):
+        subprocess.run(
+            [
+                "ffmpeg",
+                "-v",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                f"{source}s=320x180",
+                "-frames:v",
+                "1",
+                str(tmp_path / name),
+            ],
+            check=True,
+        )
+    describer = vision.open_describer(tiny_settings(tiny_pair))
+    try:
+        grey = describer.ask(tmp_path / "grey.jpg", vision.DEFAULT_PROMPT, 0)
+        bars = describer.ask(tmp_path / "bars.jpg", vision.DEFAULT_PROMPT, 0)
+        assert grey != bars
+        assert describer.ask(tmp_path / "grey.jpg", vision.DEFAULT_PROMPT, 0) == grey
+    finally:
+        describer.close()
+
+
+def test_bad_model_files_are_one_line_errors_naming_the_file(tiny_pair, tmp_path):
+    not_gguf = tmp_path / "model.gguf"
+    not_gguf.write_text("this is a text file\n")
+    other = tmp_path / "other-mmproj.gguf"
+    devmodels.write_mmproj(other, projection_dim=devmodels.TEXT_EMBD * 2)
+    cases = [
+        ({"model": str(tmp_path / "missing.gguf")}, "missing.gguf", "not found"),
+        ({"model": str(not_gguf)}, str(not_gguf), "not a GGUF file"),
+        ({"mmproj": str(tiny_pair.model)}, str(tiny_pair.model), "not an mmproj file"),
+        ({"mmproj": str(other)}, str(other), "does not match tiny-llava-text.gguf"),
+    ]
+    for change, named, problem in cases:
+        vis = tiny_settings(tiny_pair)
+        vis["llama_cpp"].update(change)
+        with pytest.raises(CinecutError) as err:
+            vision.open_describer(vis).close()
+        assert named in str(err.value) and problem in str(err.value)
+        assert "\n" not in str(err.value)
+
+
+def test_models_dir_resolves_relative_model_names(tiny_pair, monkeypatch):
+    vis = tiny_settings(tiny_pair)
+    vis["llama_cpp"].update(model=tiny_pair.model.name, mmproj=tiny_pair.mmproj.name)
+    assert vision.model_identity(vis, str(tiny_pair.model.parent)).startswith("llama_cpp:")
+    monkeypatch.setenv("CINECUT_MODELS", str(tiny_pair.model.parent))
+    assert vision.model_identity(vis) == vision.model_identity(vis, str(tiny_pair.model.parent))
+
+
+@pytest.fixture
+def llama_server(tiny_pair):
+    """llama-cpp-python's own OpenAI-compatible server on the tiny pair, on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(tiny_pair.model),
+         "--clip_model_path", str(tiny_pair.mmproj), "--chat_format", "llava-1-5", "--n_ctx", "2048",
+         "--n_gpu_layers", "0", "--host", "127.0.0.1", "--port", str(port), "--verbose", "False"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+                assert time.monotonic() < deadline, "llama_cpp.server did not start in 60 s"
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_openai_backend_against_llama_cpp_server(llama_server, demo_frames, tmp_path):
+    analysis, folder = demo_frames
+    vis = settings(
+        "openai",
+        openai={"base_url": llama_server, "model": "tiny", "response_format": "json_object", "max_tokens": 500},
+    )
+    desc = vision.describe_all(analysis, folder, "1:2", vis, tmp_path / "j")
+    assert desc.backend == "openai" and desc.model == "openai:tiny"
+    assert len(desc.frames) == len(analysis.keyframes)
+    assert all(f.raw and f.raw.lstrip().startswith("{") for f in desc.frames), "grammar-constrained JSON"
+    assert {(f.backend, f.outcome) for f in desc.frames} <= {("openai", "ok"), ("heuristic", "fallback")}
+    assert len({f.raw for f in desc.frames}) >= 5
+
+
+def test_openai_server_down_stops_with_one_line(demo_frames, tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/v1"  # closed again: nothing listens
+    vis = settings("openai", openai={"base_url": url, "model": "m", "retries": 1})
+    with pytest.raises(CinecutError) as err:
+        vision.describe_all(*demo_frames, "1:2", vis, tmp_path / "j")
+    assert url in str(err.value) and "unreachable" in str(err.value)
+    assert "0 of 10 frames kept" in str(err.value)
+
+
+def test_openai_server_that_times_out(demo_frames, tmp_path):
+    with StubServer("sleep", delay=3) as stub:
+        vis = settings("openai", openai={"base_url": stub.url, "model": "m", "timeout": 0.5, "retries": 1})
+        started = time.monotonic()
+        with pytest.raises(CinecutError) as err:
+            vision.describe_all(*demo_frames, "1:2", vis, tmp_path / "j")
+    assert "did not answer in time (2 tries)" in str(err.value)
+    assert time.monotonic() - started < 15
+
+
+@pytest.mark.parametrize("mode, error", [("junk", "not a chat completion: <html>"), ("prose", "no JSON object")])
+def test_openai_server_answering_junk_falls_back_per_frame(demo_frames, tmp_path, mode, error):
+    with StubServer(mode) as stub:
+        vis = settings("openai", retries=1, openai={"base_url": stub.url, "model": "m", "retries": 0})
+        desc = vision.describe_all(*demo_frames, "1:2", vis, tmp_path / "j")
+        assert stub.requests == 2 * len(desc.frames), "one retry per frame, then the fallback"
+    for frame in desc.frames:
+        assert (frame.backend, frame.outcome, frame.attempts) == ("heuristic", "fallback", 2)
+        assert error in frame.error
+
+
+def test_journal_keeps_whole_records_and_drops_a_torn_tail(tmp_path):
+    path = tmp_path / "x.journal"
+    identity = {"model": "a", "fingerprint": "1:2"}
+    with Journal(path, identity) as journal:
+        for i in range(3):
+            journal.add(f"k{i}", {"i": i})
+    whole = path.stat().st_size
+    with open(path, "ab") as fh:
+        fh.write(msgpack.packb({"key": "k3", "value": {"i": 3}})[:-3])  # killed mid-write
+    with Journal(path, identity) as journal:
+        assert sorted(journal.records) == ["k0", "k1", "k2"]
+        assert path.stat().st_size == whole
+        journal.add("k3", {"i": 3})
+    assert sorted(Journal(path, identity).records) == ["k0", "k1", "k2", "k3"]
+    assert Journal(path, {**identity, "model": "b"}).records == {}, "another model's journal is not adopted"
+    assert Journal(path, identity).records == {}, "and it was replaced"
+
+
+def test_journal_overhead_is_small(tmp_path):
+    """Per frame: one msgpack record appended and fsync'ed. Goal < 5 ms (benchmarks/describe.py)."""
+    frame = scenes.SceneDescription(
+        time=1.0, image="kf.jpg", visual_content="a man in a dark room", mood="tense", action="waits",
+        setting="room", shot_scale="medium", people=1, intensity=0.5, backend="llama_cpp", raw="x" * 600,
+    )  # fmt: skip
+    with Journal(tmp_path / "j", {"m": 1}) as journal:
+        started = time.perf_counter()
+        for i in range(200):
+            journal.add(f"k{i}", frame.model_dump())
+        per_frame = (time.perf_counter() - started) / 200
+    assert per_frame < 0.02, f"{per_frame * 1000:.1f} ms per frame"
+
+
+# ---------------------------------------------------------------- the real workflow
+
+
+def _set_vision(work: Path, **vis) -> None:
+    config = yaml.safe_load((work / "config.yaml").read_text())
+    config["vision"] = vis
+    (work / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def _journal_records(path: Path) -> int:
+    if not path.exists():
+        return 0
+    unpacker = msgpack.Unpacker(raw=False)
+    unpacker.feed(path.read_bytes())
+    return sum(1 for item in unpacker if "key" in item)
+
+
+def test_sigkill_while_describing_resumes_at_the_next_frame(demo_build, tmp_path):
+    """SIGKILL mid-way; the rerun asks the model only for the frames not yet journaled,
+    and the result equals an uninterrupted run's (timings aside)."""
+    work = clone_build(demo_build, tmp_path / "w")
+    target = "results/demo/demo.scenedesc.msgpack"
+    journal = work / f"{target}.journal"
+    total = len(models.load(models.Analysis, work / "results/demo/analysis.json").keyframes)
+    with StubServer("ok", delay=0.15) as stub:
+        _set_vision(work, backend="openai", openai={"base_url": stub.url, "model": "stub", "concurrency": 1})
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "snakemake", "--cores", "2", target],
+            cwd=work,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 120
+        while _journal_records(journal) < total // 3:
+            assert proc.poll() is None and time.monotonic() < deadline, "describe job ended before the kill"
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        kept = _journal_records(journal)
+        assert 0 < kept < total and not (work / target).exists()
+
+        snakemake(work, "--unlock")
+        stub.requests = 0
+        snakemake(work, "--rerun-incomplete", target)
+        assert stub.requests == total - kept, "only the frames missing from the journal were asked"
+        assert not journal.exists(), "the journal is removed once the msgpack is in place"
+        resumed = scenes.load(work / target)
+
+        stub.requests = 0
+        snakemake(work, "--forcerun", "scenedesc", target)
+        assert stub.requests == total
+        fresh = scenes.load(work / target)
+
+    def strip(desc):
+        return [f.model_dump(exclude={"seconds"}) for f in desc.frames]
+
+    assert resumed is not None and fresh is not None
+    assert strip(resumed) == strip(fresh)
+    assert [f.visual_content for f in resumed.frames[:3]] == [
+        answer_for((work / "results/demo/keyframes" / f.image).read_bytes())["visual_content"]
+        for f in resumed.frames[:3]
+    ]
+
+
+def test_llama_cpp_trailer_end_to_end_and_a_new_model_cascades(demo_build, tiny_pair, tmp_path):
+    """The demo with the llama_cpp backend: -n says why scenedesc reruns (not analysis);
+    the trailer passes QC and its manifest says which backend described the frames."""
+    work = clone_build(demo_build, tmp_path / "w")
+    llama = {"model": str(tiny_pair.model), "mmproj": str(tiny_pair.mmproj), "n_ctx": 2048, "max_tokens": 400}
+    _set_vision(work, backend="llama_cpp", retries=0, threads=2, llama_cpp=llama)
+    dry = snakemake(work, "-n", "trailer.mp4")
+    jobs = planned_jobs(dry)
+    assert {"scenedesc", "structure", "narrative", "manifest", "conform", "qc"} <= set(jobs)
+    assert "analysis" not in jobs and "stamp" not in jobs
+    assert "Params have changed since last execution" in dry.stdout + dry.stderr
+
+    snakemake(work, "trailer.mp4")
+    manifest = (work / "results/demo/TRAILER_MANIFEST.json").read_text()
+    assert '"vision": "llama_cpp"' in manifest and "tiny-llava-text.gguf" in manifest
+    desc = scenes.load(work / "results/demo/demo.scenedesc.msgpack")
+    assert desc is not None and desc.backend == "llama_cpp"
+    assert len(desc.frames) == len(models.load(models.Analysis, work / "results/demo/analysis.json").keyframes)
+
+    assert planned_jobs(snakemake(work, "-n", "trailer.mp4")) == {}, "nothing left to do"
+    devmodels.write_text_model(tmp_path / "retrained.gguf", seed=8)
+    llama["model"] = str(tmp_path / "retrained.gguf")
+    _set_vision(work, backend="llama_cpp", retries=0, threads=2, llama_cpp=llama)
+    jobs = planned_jobs(snakemake(work, "-n", "trailer.mp4"))
+    assert "scenedesc" in jobs and "analysis" not in jobs
+
+
+def test_missing_model_file_stops_the_dry_run_with_one_line(tmp_path):
+    work = copy_workflow(tmp_path / "w")
+    _set_vision(work, backend="llama_cpp", llama_cpp={"model": "nowhere/llava.gguf", "mmproj": "nowhere/mmproj.gguf"})
+    proc = snakemake(work, "-n", check=False)
+    assert proc.returncode != 0
+    assert "config vision: nowhere/llava.gguf: model file not found" in proc.stdout + proc.stderr

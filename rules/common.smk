@@ -12,6 +12,7 @@ from snakemake.io import IOFile
 from snakemake.settings.types import RerunTrigger
 from snakemake.utils import validate
 
+from cinecut import anchors as cinecut_anchors
 from cinecut import scenes as cinecut_scenes
 from cinecut import source as cinecut_source
 from cinecut import vision as cinecut_vision
@@ -172,17 +173,32 @@ def get_model_mem_mb(settings):
 
 
 @functools.cache
-def _vision_model_identity():
+def _model_identity(stage):
+    """Model files (names, sizes, content hashes), read once per DAG, not once per film."""
+    identity = {
+        "vision": cinecut_vision.model_identity,
+        "structure": cinecut_anchors.model_identity,
+    }[stage]
     try:
-        return cinecut_vision.model_identity(config["vision"], config["models_dir"])
+        return identity(config[stage], config["models_dir"])
     except CinecutError as exc:
-        raise WorkflowError(f"config vision: {exc}")
+        raise WorkflowError(f"config {stage}: {exc}")
 
 
 def get_vision_model(wildcards):
-    """Model files (names, sizes, content hashes): a new model re-describes every film."""
-    return _vision_model_identity()
+    """A new vision model re-describes every film (and reruns what follows)."""
+    return _model_identity("vision")
 
 
 def get_vision_prompt(wildcards):
     return cinecut_vision.prompt_hash(config["vision"])
+
+
+def get_structure_model(wildcards):
+    return _model_identity("structure")
+
+
+def get_structure_prompt(wildcards):
+    if config["structure"]["backend"] == "heuristic":
+        return ""
+    return cinecut_anchors.prompts_hash()

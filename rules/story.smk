@@ -13,13 +13,16 @@ rule structure:
     group:
         "story"
     conda:
-        "../envs/story.yaml"
+        "../envs/models.yaml"
+    threads: get_model_threads(config["structure"])
     resources:
         gpu=get_model_gpu(config["structure"]["backend"]),
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=get_model_mem_mb(config["structure"]),
+        runtime=30,
     params:
         backend=config["structure"]["backend"],
+        model=get_structure_model,
+        prompt=get_structure_prompt,
     script:
         "../scripts/find_structure.py"
 

@@ -13,7 +13,7 @@ rule scenedesc:
     benchmark:
         f"{RESULTS}/benchmarks/scenedesc/{{film}}.tsv"
     conda:
-        "../envs/vision.yaml"
+        "../envs/models.yaml"
     threads: get_model_threads(config["vision"])
     resources:
         gpu=get_model_gpu(config["vision"]["backend"]),

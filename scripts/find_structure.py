@@ -1,9 +1,8 @@
-"""Snakemake script: three story anchors for the whole film."""
+"""Snakemake script: three story anchors for the whole film (heuristic or a text LLM)."""
 
-from cinecut import models, scenes
+from cinecut import anchors, models, scenes
 from cinecut.errors import CinecutError
 from cinecut.runner import run_script
-from cinecut.story import heuristic_structure
 
 
 def main(sm):
@@ -12,7 +11,10 @@ def main(sm):
         raise CinecutError(sm.input.scenedesc, "unreadable scene descriptions; run again to rebuild them")
     analysis = models.load(models.Analysis, sm.input.analysis)
     dialogue = models.load(models.Dialogue, sm.input.dialogue)
-    models.save(heuristic_structure(analysis, desc, dialogue), sm.output[0])
+    structure = anchors.find_structure(
+        analysis, desc, dialogue, sm.config["structure"], models_dir=sm.config["models_dir"], threads=sm.threads
+    )
+    models.save(structure, sm.output[0])
 
 
 run_script(snakemake, main)  # noqa: F821 - injected by Snakemake

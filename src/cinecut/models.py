@@ -91,13 +91,17 @@ class Analysis(Artefact):
 
 
 class Structure(Artefact):
-    backend: str
+    backend: str  # what decided these anchors
+    requested: str = "heuristic"  # the configured backend; differs from `backend` after a fallback
+    model: str = ""  # model identity of a model backend
+    fallback: str = ""  # why the model's anchors were not used
     begin: float
     escalation: float
     climax: float
     resolution: float  # where the story settles after the climax; not shown in the trailer
     duration: float
     notes: str
+    summaries: list[str] = []  # a model backend's summary per part of the film
 
 
 class Candidate(Artefact):

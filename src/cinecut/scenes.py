@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import msgpack
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from . import atomic
 from .models import Keyframe
@@ -52,6 +52,14 @@ class VisionAnswer(BaseModel):
     shot_scale: ShotScale
     people: int = Field(ge=0, le=100, description="number of people visible")
     intensity: float = Field(ge=0, le=1, description="how dramatic, 0 calm to 1 most intense")
+
+    @field_validator("shot_scale", mode="before")
+    @classmethod
+    def _scale_words(cls, value: Any) -> Any:
+        """Models write "Close up", "closeup": all mean close-up."""
+        if isinstance(value, str):
+            value = value.strip().lower().replace("closeup", "close-up").replace("close up", "close-up")
+        return value
 
 
 class SceneDescription(VisionAnswer):

@@ -20,8 +20,6 @@ import base64
 import hashlib
 import json
 import logging
-import os
-import re
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -32,9 +30,10 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from . import scenes
+from . import llm, scenes
 from .errors import CinecutError
 from .journal import Journal
+from .llm import InvalidAnswer
 from .models import Analysis, Keyframe
 from .scenes import SceneDescFile, SceneDescription, VisionAnswer
 
@@ -61,14 +60,6 @@ CHAT_HANDLERS = {
 }
 
 
-class InvalidAnswer(Exception):
-    """The backend answered, but not with a valid VisionAnswer."""
-
-    def __init__(self, problem: str, raw: str = ""):
-        super().__init__(problem)
-        self.raw = raw
-
-
 class Describer(Protocol):
     backend: str
     identity: str  # what the cache is keyed on besides the film and the prompt
@@ -90,39 +81,10 @@ def prompt_hash(vision: dict[str, Any]) -> str:
     return scenes.prompt_hash(prompt_of(vision) + json.dumps(ANSWER_SCHEMA, sort_keys=True))
 
 
-def resolve_model_path(path: str, models_dir: str = "") -> Path:
-    """A path as given, else inside `models_dir` (config) or $CINECUT_MODELS."""
-    candidate = Path(path).expanduser()
-    folder = models_dir or os.environ.get("CINECUT_MODELS", "")
-    if not candidate.is_absolute() and not candidate.exists() and folder:
-        return Path(folder).expanduser() / candidate
-    return candidate
-
-
-def file_fingerprint(path: Path) -> str:
-    """name:size:hash of the first and last MiB; cheap for 5 GB models, yet content-bound."""
-    try:
-        size = path.stat().st_size
-        digest = hashlib.sha256(str(size).encode())
-        with open(path, "rb") as fh:
-            digest.update(fh.read(1 << 20))
-            fh.seek(max(0, size - (1 << 20)))
-            digest.update(fh.read(1 << 20))
-    except OSError as exc:
-        raise CinecutError(path, f"cannot read the model file ({exc.strerror or exc})") from exc
-    return f"{path.name}:{size}:{digest.hexdigest()[:16]}"
-
-
 def llama_cpp_files(vision: dict[str, Any], models_dir: str = "") -> tuple[Path, Path]:
     settings = vision["llama_cpp"]
-    for key in ("model", "mmproj"):
-        if not settings.get(key):
-            raise CinecutError("config.yaml", f"vision.llama_cpp.{key} is empty: name the GGUF file")
-    model = resolve_model_path(settings["model"], models_dir)
-    mmproj = resolve_model_path(settings["mmproj"], models_dir)
-    for path in (model, mmproj):
-        if not path.is_file():
-            raise CinecutError(path, "model file not found (set vision.llama_cpp or models_dir)")
+    model = llm.model_file(settings["model"], models_dir, "vision.llama_cpp.model")
+    mmproj = llm.model_file(settings["mmproj"], models_dir, "vision.llama_cpp.mmproj")
     return model, mmproj
 
 
@@ -134,40 +96,17 @@ def model_identity(vision: dict[str, Any], models_dir: str = "") -> str:
     if backend == "llama_cpp":
         model, mmproj = llama_cpp_files(vision, models_dir)
         handler = vision["llama_cpp"]["chat_handler"]
-        return f"llama_cpp:{handler}:{file_fingerprint(model)}+{file_fingerprint(mmproj)}"
+        return f"llama_cpp:{handler}:{llm.file_fingerprint(model)}+{llm.file_fingerprint(mmproj)}"
     return f"openai:{vision['openai']['model']}"
 
 
 # ---------------------------------------------------------------- answers
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
-
-
 def parse_answer(raw: str) -> VisionAnswer:
-    """The first JSON object in the text, validated; strings cleaned of control characters."""
-    start, end = raw.find("{"), raw.rfind("}")
-    if start < 0:
-        raise InvalidAnswer("no JSON object in the answer", raw)
-    if end <= start:
-        raise InvalidAnswer("the JSON object is cut off (max_tokens too small?)", raw)
-    try:
-        data = json.loads(raw[start : end + 1], strict=False)  # grammar output may hold raw newlines
-    except json.JSONDecodeError as exc:
-        raise InvalidAnswer(f"not JSON ({exc.msg} at {exc.pos})", raw) from exc
-    if not isinstance(data, dict):
-        raise InvalidAnswer("the JSON is not an object", raw)
-    for key, value in data.items():
-        if isinstance(value, str):
-            data[key] = " ".join(_CONTROL.sub(" ", value).split())
-        if key == "shot_scale" and isinstance(data[key], str):
-            data[key] = data[key].lower().replace("closeup", "close-up").replace("close up", "close-up")
-    try:
-        return VisionAnswer.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(map(str, first["loc"])) or "answer"
-        raise InvalidAnswer(f"{where}: {first['msg']}", raw) from exc
+    answer = llm.parse_json_answer(raw, VisionAnswer)
+    assert isinstance(answer, VisionAnswer)
+    return answer
 
 
 def image_data_uri(image: Path) -> str:
@@ -200,157 +139,66 @@ class HeuristicDescriber:
         pass
 
 
-def _read_gguf_field(path: Path, key: str) -> Any:
-    import gguf
-
-    field = gguf.GGUFReader(str(path)).get_field(key)
-    return None if field is None else field.contents()
-
-
-def check_gguf(path: Path) -> None:
-    with open(path, "rb") as fh:
-        magic = fh.read(4)
-    if magic != b"GGUF":
-        raise CinecutError(path, f"not a GGUF file (starts with {magic!r})")
-
-
 def check_pair(model: Path, mmproj: Path) -> None:
-    """The mmproj must project into the text model's embedding size (when both say)."""
-    try:
-        arch = _read_gguf_field(model, "general.architecture")
-        n_embd = _read_gguf_field(model, f"{arch}.embedding_length")
-        proj_dim = _read_gguf_field(mmproj, "clip.vision.projection_dim")
-        mm_arch = _read_gguf_field(mmproj, "general.architecture")
-    except ImportError:  # gguf not installed: llama.cpp's own check still applies
-        return
-    except (ValueError, OSError) as exc:
-        raise CinecutError(model, f"unreadable GGUF ({exc})") from exc
+    """The mmproj must be a projector into the text model's embedding size (when both say)."""
+    mm_arch = llm.gguf_field(mmproj, "general.architecture")
     if mm_arch != "clip":
         raise CinecutError(mmproj, f"not an mmproj file (architecture {mm_arch!r}, expected 'clip')")
+    arch = llm.gguf_field(model, "general.architecture")
+    n_embd = llm.gguf_field(model, f"{arch}.embedding_length")
+    proj_dim = llm.gguf_field(mmproj, "clip.vision.projection_dim")
     if n_embd and proj_dim and n_embd != proj_dim:
         raise CinecutError(mmproj, f"does not match {model.name}: projects to {proj_dim}, the model embeds {n_embd}")
 
 
-class LlamaCppDescriber:
-    backend = "llama_cpp"
+class ModelDescriber:
+    """A chat model asked about one image at a time."""
 
-    def __init__(self, vision: dict[str, Any], models_dir: str, threads: int):
-        settings = vision["llama_cpp"]
-        model, mmproj = llama_cpp_files(vision, models_dir)
-        check_gguf(model)
-        check_gguf(mmproj)
-        check_pair(model, mmproj)
-        self.identity = model_identity(vision, models_dir)
-        self.max_tokens = settings["max_tokens"]
-        try:
-            import llama_cpp
-            from llama_cpp import llama_chat_format
-        except ImportError as exc:
-            raise CinecutError(model, "llama-cpp-python is not installed (see README: model backends)") from exc
-        handler_cls = getattr(llama_chat_format, CHAT_HANDLERS[settings["chat_handler"]])
-        try:
-            handler = handler_cls(clip_model_path=str(mmproj), verbose=False)
-            self.llm = llama_cpp.Llama(
-                model_path=str(model),
-                chat_handler=handler,
-                n_ctx=settings["n_ctx"],
-                n_gpu_layers=settings["n_gpu_layers"],
-                n_threads=settings["threads"] or threads,
-                seed=0,
-                verbose=False,
-            )
-        except (ValueError, RuntimeError) as exc:
-            raise CinecutError(model, f"llama.cpp cannot load it with {mmproj.name}: {exc}") from exc
+    def __init__(self, backend: str, chat: llm.ChatModel):
+        self.backend = backend
+        self.chat = chat
+        self.identity = chat.identity
+        self.concurrency = chat.concurrency
 
     def ask(self, image: Path, prompt: str, attempt: int) -> str:
-        try:
-            result = self.llm.create_chat_completion(
-                messages=_messages(image, prompt),
-                response_format={"type": "json_object", "schema": ANSWER_SCHEMA},
-                temperature=0.0 if attempt == 0 else 0.7,  # a retry samples instead of repeating
-                seed=attempt,
-                max_tokens=self.max_tokens,
-            )
-        except (ValueError, RuntimeError) as exc:
-            raise InvalidAnswer(f"llama.cpp failed on this frame: {exc}") from exc
-        return result["choices"][0]["message"]["content"] or ""
+        return self.chat.chat(_messages(image, prompt), ANSWER_SCHEMA, attempt)
 
     def close(self) -> None:
-        self.llm.close()
+        self.chat.close()
 
 
-class OpenAIDescriber:
-    backend = "openai"
-
-    def __init__(self, vision: dict[str, Any]):
-        settings = vision["openai"]
-        if not settings.get("model"):
-            raise CinecutError("config.yaml", "vision.openai.model is empty: name the server's model")
-        try:
-            import openai
-        except ImportError as exc:  # pragma: no cover - a core dependency
-            raise CinecutError("config.yaml", "the openai package is not installed") from exc
-        self._openai = openai
-        self.base_url = settings["base_url"]
-        self.identity = f"openai:{settings['model']}"
-        self.model = settings["model"]
-        self.max_tokens = settings["max_tokens"]
-        self.tries = settings["retries"] + 1
-        self.response_format: dict[str, Any] | None = {
-            "json_schema": {
-                "type": "json_schema",
-                "json_schema": {"name": "scene", "schema": ANSWER_SCHEMA, "strict": True},
-            },
-            "json_object": {"type": "json_object", "schema": ANSWER_SCHEMA},
-            "none": None,
-        }[settings["response_format"]]
-        self.client = openai.OpenAI(
-            base_url=self.base_url,
-            api_key=os.environ.get(settings["api_key_env"]) or "none",
-            timeout=settings["timeout"],
-            max_retries=settings["retries"],  # the client backs off exponentially between tries
-        )
-        self.concurrency = settings["concurrency"]
-
-    def ask(self, image: Path, prompt: str, attempt: int) -> str:
-        openai = self._openai
-        extra = {"response_format": self.response_format} if self.response_format else {}
-        try:
-            response = self.client.chat.completions.create(
-                model=self.model,
-                messages=_messages(image, prompt),
-                temperature=0.0 if attempt == 0 else 0.7,
-                seed=attempt,
-                max_tokens=self.max_tokens,
-                **extra,
-            )
-        except openai.APITimeoutError as exc:
-            raise CinecutError(self.base_url, f"the server did not answer in time ({self.tries} tries)") from exc
-        except openai.APIConnectionError as exc:
-            raise CinecutError(
-                self.base_url, f"server unreachable ({exc.__cause__ or exc}; {self.tries} tries)"
-            ) from exc
-        except openai.AuthenticationError as exc:
-            raise CinecutError(self.base_url, "the server refused the API key (vision.openai.api_key_env)") from exc
-        except openai.NotFoundError as exc:
-            raise CinecutError(self.base_url, f"no such model or endpoint ({self.model!r})") from exc
-        except openai.APIError as exc:  # other HTTP errors, bodies that are not JSON
-            raise InvalidAnswer(f"server error: {exc}") from exc
-        try:
-            return response.choices[0].message.content or ""
-        except (AttributeError, IndexError, TypeError) as exc:
-            raise InvalidAnswer(f"not a chat completion: {str(response)[:200]}") from exc
-
-    def close(self) -> None:
-        self.client.close()
+def _llama_cpp_chat(vision: dict[str, Any], models_dir: str, threads: int) -> llm.LlamaCppChat:
+    settings = vision["llama_cpp"]
+    model, mmproj = llama_cpp_files(vision, models_dir)
+    llm.check_gguf(model)
+    llm.check_gguf(mmproj)
+    check_pair(model, mmproj)
+    try:
+        from llama_cpp import llama_chat_format
+    except ImportError as exc:
+        raise CinecutError(model, "llama-cpp-python is not installed (make models; see README)") from exc
+    handler_cls = getattr(llama_chat_format, CHAT_HANDLERS[settings["chat_handler"]])
+    try:
+        handler = handler_cls(clip_model_path=str(mmproj), verbose=False)
+    except (ValueError, RuntimeError) as exc:
+        raise CinecutError(mmproj, f"llama.cpp cannot load it: {exc}") from exc
+    return llm.LlamaCppChat(
+        model,
+        identity=model_identity(vision, models_dir),
+        n_ctx=settings["n_ctx"],
+        n_gpu_layers=settings["n_gpu_layers"],
+        threads=settings["threads"] or threads,
+        max_tokens=settings["max_tokens"],
+        chat_handler=handler,
+    )
 
 
 def open_describer(vision: dict[str, Any], models_dir: str = "", threads: int = 1) -> Describer:
     backend = vision["backend"]
     if backend == "llama_cpp":
-        return LlamaCppDescriber(vision, models_dir, threads)
+        return ModelDescriber(backend, _llama_cpp_chat(vision, models_dir, threads))
     if backend == "openai":
-        return OpenAIDescriber(vision)
+        return ModelDescriber(backend, llm.OpenAIChat(vision["openai"], "vision.openai"))
     return HeuristicDescriber()
 
 

@@ -41,7 +41,7 @@ def test_ruff_check():
 def _pins(requirements: list[str]) -> dict[str, str]:
     pins = {}
     for req in requirements:
-        m = re.match(r"^\s*([A-Za-z0-9_.-]+)\s*==\s*([^\s;#]+)", req)
+        m = re.match(r"^\s*([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?\s*==\s*([^\s;#]+)", req)
         if m:
             pins[m.group(1).lower().replace("_", "-")] = m.group(2)
     return pins

@@ -33,13 +33,12 @@ def run_script(snakemake: Any, main: Callable[[Any], None]) -> None:
         handlers = [logging.FileHandler(log_path, mode="w")]
         console = _stderr_to_log(log_path)
     logging.basicConfig(
-        level=logging.DEBUG,
+        level=logging.INFO,  # libraries' debug logs (HTTP clients) would carry whole requests
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         handlers=handlers,
         force=True,
     )
-    for chatty in ("openai", "httpx", "httpcore"):  # their debug logs carry whole requests
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+    logging.getLogger("cinecut").setLevel(logging.DEBUG)
     rule = getattr(snakemake, "rule", "cinecut")
     try:
         main(snakemake)

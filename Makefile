@@ -1,11 +1,14 @@
 # The two commands of the README: `make demo` and `make test`. Both install first.
-.PHONY: setup models dev demo test lint clean
+.PHONY: setup models embeddings dev demo test lint clean
 
 setup:
 	./tools/setup.sh
 
 models:
 	./tools/setup.sh --models
+
+embeddings:
+	./tools/setup.sh --embeddings
 
 dev:
 	./tools/setup.sh --dev

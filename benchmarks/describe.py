@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -104,27 +102,6 @@ def rate(analysis, folder, vis, journal) -> tuple[float, float]:
     return seconds, len(analysis.keyframes) / seconds
 
 
-def start_server(pair: devmodels.TinyPair) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(pair.model), "--clip_model_path",
-         str(pair.mmproj), "--chat_format", "llava-1-5", "--n_ctx", "2048", "--n_gpu_layers", "0",
-         "--host", "127.0.0.1", "--port", str(port), "--verbose", "False"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc, f"http://127.0.0.1:{port}/v1"
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("llama_cpp.server did not start")
-
-
 def main() -> None:
     logging.basicConfig(level=logging.ERROR)  # the tiny pair's answers are noise: no per-frame warnings
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -146,13 +123,10 @@ def main() -> None:
         else:
             seconds, fps = rate(analysis, tmp / "keyframes", settings("llama_cpp", pair), tmp / "l.journal")
             rows.append(("llama_cpp (tiny pair, in-process)", seconds, fps))
-            proc, url = start_server(pair)
-            try:
+            args = ("--clip_model_path", str(pair.mmproj), "--chat_format", "llava-1-5", "--n_ctx", "2048")
+            with devmodels.llama_server(pair.model, *args) as url:
                 seconds, fps = rate(analysis, tmp / "keyframes", settings("openai", pair, url), tmp / "o.journal")
                 rows.append(("openai (llama_cpp.server, tiny pair)", seconds, fps))
-            finally:
-                proc.terminate()
-                proc.wait()
         for name, seconds, fps in rows:
             print(f"{name:40s} {seconds:7.2f} s  {fps:8.1f} frames/s")
 

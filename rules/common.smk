@@ -16,6 +16,7 @@ from cinecut import anchors as cinecut_anchors
 from cinecut import scenes as cinecut_scenes
 from cinecut import source as cinecut_source
 from cinecut import vision as cinecut_vision
+from cinecut import zones as cinecut_zones
 from cinecut.errors import CinecutError
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
@@ -192,6 +193,17 @@ def get_vision_model(wildcards):
 
 def get_vision_prompt(wildcards):
     return cinecut_vision.prompt_hash(config["vision"])
+
+
+@functools.cache
+def _zone_meaning():
+    choice = config["narrative"]["meaning"]
+    return cinecut_zones.available() if choice == "auto" else choice
+
+
+def get_zone_meaning(wildcards):
+    """What compares clips with the zones: installing the embedding model reruns narrative."""
+    return _zone_meaning()
 
 
 def get_structure_model(wildcards):

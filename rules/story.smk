@@ -46,6 +46,7 @@ rule narrative:
         runtime=10,
     params:
         vibe=get_vibe,
+        meaning=get_zone_meaning,
     script:
         "../scripts/build_narrative.py"
 

@@ -1,6 +1,6 @@
 """Snakemake script: score candidate clips, assign zones and beats."""
 
-from cinecut import models, scenes
+from cinecut import models, scenes, zones
 from cinecut.errors import CinecutError
 from cinecut.runner import run_script
 from cinecut.story import build_narrative
@@ -17,6 +17,7 @@ def main(sm):
         models.load(models.Dialogue, sm.input.dialogue),
         models.load(models.Structure, sm.input.structure),
         get_vibe(sm.params.vibe),
+        zones.open_meaning(sm.params.meaning),
     )
     models.save(narrative, sm.output[0])
 

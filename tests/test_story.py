@@ -6,6 +6,7 @@ quality.)"""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -135,6 +136,20 @@ def test_gemma_anchors_are_valid_or_a_recorded_fallback(gemma, duration, escalat
         assert s.backend == "llama_cpp" and not s.fallback
 
 
+def test_structure_through_an_openai_server_running_gemma(gemma):
+    """The openai backend against llama-cpp-python's server on gemma: a real HTTP round trip."""
+    from cinecut import devmodels
+
+    film = synthetic_film(600, 200, 420, 530)
+    with devmodels.llama_server(gemma, "--chat_format", "gemma", "--n_ctx", "4096") as url:
+        openai = {"base_url": url, "model": "gemma", "api_key_env": "OPENAI_API_KEY", "timeout": 120, "retries": 0}
+        openai.update(max_tokens=96, response_format="json_object", concurrency=1)
+        s = anchors.find_structure(*film, structure_settings("openai", openai=openai))
+    assert s.requested == "openai" and s.model == "openai:gemma" and len(s.summaries) == 4
+    assert s.backend == "openai" or s.fallback
+    assert 0 <= s.begin < s.escalation < s.climax <= s.resolution <= 600
+
+
 def test_structure_backend_in_the_workflow_reruns_the_story_not_the_vision(demo_build, gemma, tmp_path):
     """gemma through the structure rule on the demo: -n names the story rules only, and
     structure.json says what was asked for, what decided and why."""
@@ -152,3 +167,129 @@ def test_structure_backend_in_the_workflow_reruns_the_story_not_the_vision(demo_
     assert s["requested"] == "llama_cpp" and "gemma-3-270m" in s["model"] and len(s["summaries"]) == 4
     assert s["backend"] == "llama_cpp" or s["fallback"]
     assert 0 <= s["begin"] < s["escalation"] < s["climax"] <= s["resolution"] <= s["duration"]
+
+
+# ---------------------------------------------------------------- zones, vibes, the demo's story
+
+TRUTH_ZONES = {"BEGINNING": "setup", "ESCALATION": "escalation", "CLIMAX": "climax"}
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    from cinecut import zones
+
+    return zones.MiniLM()
+
+
+@pytest.mark.parametrize("meaning", ["minilm", "lexical"])
+def test_zone_meaning_decides_near_an_anchor_and_position_far_from_it(meaning, minilm):
+    from cinecut import zones
+
+    judge = minilm if meaning == "minilm" else zones.Lexical()
+    s = models.Structure(
+        backend="heuristic", begin=0, escalation=100, climax=200, resolution=280, duration=300, notes=""
+    )
+    times = [98.0, 102.0, 40.0, 250.0]
+    texts = [
+        "Did you hear that? Something strange, a warning, a threat in the dark",  # 2 s before the escalation
+        "Good morning, welcome home. A calm, quiet day in warm light",  # 2 s after it
+        "Run! Fight! An explosion and screaming",  # deep in the beginning: stays there
+        "Good morning, a calm quiet day",  # deep in the climax: stays there
+    ]
+    assigned = zones.assign(times, texts, s, judge)
+    assert [z for z, _ in assigned] == ["ESCALATION", "BEGINNING", "BEGINNING", "CLIMAX"], assigned
+    assert "moved from beginning by its content" in assigned[0][1]
+    assert judge.name in assigned[0][1]
+
+
+HELD_OUT = [  # sentences not used to write the zone descriptions; 0/1/2 = beginning/escalation/climax
+    ("Two men brawl and a car bursts into flames", 2),
+    ("A child feeds the ducks by the pond", 0),
+    ("She finds a letter nobody was supposed to read", 1),
+    ("The family sits down for breakfast", 0),
+    ("Soldiers storm the bridge under heavy gunfire", 2),
+    ("Footsteps upstairs, but the house should be empty", 1),
+    ("He shows the new teacher around the school", 0),
+    ("The building collapses as they escape", 2),
+    ("Police find a body by the river", 1),
+    ("A wedding in the garden, everyone dancing", 0),
+]
+
+
+def test_minilm_sees_meaning_beyond_word_lists(minilm):
+    """Held-out sentences, mostly without any zone word, land in their zone by meaning."""
+    from cinecut import zones
+
+    sims = minilm.similarities([text for text, _ in HELD_OUT])
+    right = sum(int(row.argmax()) == zone for (_, zone), row in zip(HELD_OUT, sims, strict=True))
+    assert right >= 8, f"{right}/10"
+    lexical = zones.Lexical().similarities([text for text, _ in HELD_OUT])
+    assert right > sum(
+        int(row.argmax()) == zone and row.max() > 0 for (_, zone), row in zip(HELD_OUT, lexical, strict=True)
+    )
+
+
+def _story_inputs(build):
+    res = build / "results/demo"
+    return (
+        models.load(models.Analysis, res / "analysis.json"),
+        scenes.load(res / "demo.scenedesc.msgpack"),
+        models.load(models.Dialogue, res / "dialogue.json"),
+        models.load(models.Structure, res / "structure.json"),
+        models.load(models.Stamp, res / "source.json"),
+    )
+
+
+def test_demo_story_zones_order_and_length(demo_build):
+    """Acceptance: clips lie in the zone they name, the climax holds the demo's climax,
+    the order is not chronological, and the length is the target's."""
+    truth = json.loads((demo_build / "resources/demo/demo.truth.json").read_text())
+    ranges = {name: tuple(r) for name, r in truth["story"].items()}
+    manifest = json.loads((demo_build / "results/demo/TRAILER_MANIFEST.json").read_text())
+    clips = [s for s in manifest["segments"] if s["kind"] == "clip"]
+
+    def lies_in(clip, name):
+        lo, hi = ranges[name]
+        middle = (clip["source_in"] + clip["source_out"]) / 2
+        return lo <= middle < hi
+
+    inside = sum(lies_in(c, TRUTH_ZONES[c["zone"]]) for c in clips)
+    assert inside / len(clips) >= 0.7, f"{inside}/{len(clips)} clips lie in their zone"
+    assert any(c["zone"] == "CLIMAX" and lies_in(c, "climax") for c in clips)
+    starts = [c["source_in"] for c in clips]
+    assert starts != sorted(starts), "the trailer is not in film order"
+    total = sum(s.get("duration") or (s["source_out"] - s["source_in"]) for s in manifest["segments"])
+    assert abs(total - manifest["target_seconds"]) <= 0.1 * manifest["target_seconds"], total
+    assert manifest["backends"]["zones"] in ("minilm:all-MiniLM-L6-v2", "lexical")
+
+
+def test_every_vibe_paces_its_acts_and_validates():
+    """For each of the 18 vibes, on a 30-minute film whose shots are long enough for any
+    pace: the mean clip length per act is the vibe's (within 15%), lines take at most the
+    vibe's share of each act, the length is the target's, and the manifest validates."""
+    import jsonschema
+
+    from cinecut.manifest import plan_manifest
+    from cinecut.story import build_narrative
+    from cinecut.vibes import VIBES
+
+    schema = json.loads((Path(__file__).parents[1] / "schemas/manifest.schema.json").read_text())
+    analysis, desc, dialogue = synthetic_film(1800, 500, 1300, 1650, shot=6.0)
+    structure = heuristic_structure(analysis, desc, dialogue)
+    stamp = models.Stamp(
+        film="synthetic.mp4", mtime_ns=1, size=2, duration=1800, width=1920, height=1080, fps="24",
+        has_audio=True, audio_channels=2,
+    )  # fmt: skip
+    for vibe in VIBES.values():
+        manifest = plan_manifest(build_narrative(analysis, desc, dialogue, structure, vibe), stamp, vibe, "T", "", 0)
+        jsonschema.validate(json.loads(manifest.model_dump_json()), schema)
+        total = sum(s.length for s in manifest.segments)
+        assert abs(total - manifest.target_seconds) <= 0.1 * manifest.target_seconds, (vibe.name, total)
+        for act in (1, 2, 3):
+            clips = [s for s in manifest.segments if s.kind == "clip" and s.act == act]
+            paced = [s.length for s in clips if not s.dialogue]
+            assert paced, f"{vibe.name}: act {act} has only dialogue clips"
+            mean = sum(paced) / len(paced)
+            assert abs(mean - vibe.clip_seconds[act - 1]) <= 0.15 * vibe.clip_seconds[act - 1], (vibe.name, act, mean)
+            talk = sum(s.length for s in clips if s.dialogue) / sum(s.length for s in clips)
+            assert talk <= vibe.dialogue_share + 0.15, (vibe.name, act, talk)

@@ -6,6 +6,7 @@ import json
 import os
 import random
 from fractions import Fraction
+from pathlib import Path
 
 import msgpack
 import pytest
@@ -228,3 +229,16 @@ def test_qc_report_of_a_silent_trailer_reads_back(tmp_path):
     report = QCReport(trailer="t.mp4", passed=True, duration=1.0, clips=1, checks=checks)
     models.save(report, tmp_path / "qc.json")
     assert models.load(QCReport, tmp_path / "qc.json").checks[0].value == float("-inf")
+
+
+def test_readme_vibe_table_is_the_code():
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    for vibe in VIBES.values():
+        row = next(line for line in readme.splitlines() if line.startswith(f"| {vibe.name} |"))
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[1] == f"{vibe.length:g}"
+        assert cells[2] == " / ".join(f"{c:g}" for c in vibe.clip_seconds)
+        assert cells[3] == " / ".join(f"{a:g}" for a in vibe.act_share)
+        assert cells[4] == f"{vibe.dialogue_share:.2f}"
+        assert cells[5] == f"{vibe.loudness:g}"
+        assert cells[6] == f"{vibe.tempo[0]}–{vibe.tempo[1]}"

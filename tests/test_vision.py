@@ -30,8 +30,9 @@ def settings(backend: str, **over) -> dict:
     schema = yaml.safe_load((Path(__file__).parents[1] / "schemas/config.schema.yaml").read_text())
     props = schema["properties"]["vision"]["properties"]
     vis = {k: v["default"] for k, v in props.items() if "default" in v and k not in ("llama_cpp", "openai")}
-    for section in ("llama_cpp", "openai"):
-        vis[section] = {k: v["default"] for k, v in props[section]["properties"].items()}
+    sections = {"llama_cpp": props["llama_cpp"], "openai": schema["definitions"]["openai"]}
+    for name, section in sections.items():
+        vis[name] = {k: v["default"] for k, v in section["properties"].items()}
     vis.update(backend=backend, retries=0)
     for key, value in over.items():
         if isinstance(value, dict):
@@ -141,30 +142,9 @@ def test_models_dir_resolves_relative_model_names(tiny_pair, monkeypatch):
 @pytest.fixture
 def llama_server(tiny_pair):
     """llama-cpp-python's own OpenAI-compatible server on the tiny pair, on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(tiny_pair.model),
-         "--clip_model_path", str(tiny_pair.mmproj), "--chat_format", "llava-1-5", "--n_ctx", "2048",
-         "--n_gpu_layers", "0", "--host", "127.0.0.1", "--port", str(port), "--verbose", "False"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
-                assert time.monotonic() < deadline, "llama_cpp.server did not start in 60 s"
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+    args = ("--clip_model_path", str(tiny_pair.mmproj), "--chat_format", "llava-1-5", "--n_ctx", "2048")
+    with devmodels.llama_server(tiny_pair.model, *args) as url:
+        yield url
 
 
 def test_openai_backend_against_llama_cpp_server(llama_server, demo_frames, tmp_path):

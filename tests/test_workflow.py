@@ -65,6 +65,7 @@ def test_demo_trailer_from_clean_checkout(demo_build):
         "vision_model": "",
         "vision_frames": f"heuristic ok {frames}",
         "structure": "heuristic",
+        "zones": "minilm:all-MiniLM-L6-v2",  # make test installs the embedding model
     }
     assert manifest["title"] == "The Keeper"
     acts = [s["act"] for s in manifest["segments"] if s["kind"] == "clip"]

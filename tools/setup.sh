@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Install what cinecut needs: system packages (ffmpeg, fonts) and a Python venv in .venv.
 #
-#   tools/setup.sh           the workflow on its embedded backends (what `make demo` needs)
-#   tools/setup.sh --models  + llama-cpp-python, for the llama_cpp vision backend
-#   tools/setup.sh --dev     + llama-cpp-python and the tools the tests use (`make test`)
+#   tools/setup.sh               the workflow on its embedded backends (what `make demo` needs)
+#   tools/setup.sh --models      + llama-cpp-python and its server (llama_cpp backends)
+#   tools/setup.sh --embeddings  + sentence embeddings for zones (torch, all-MiniLM-L6-v2)
+#   tools/setup.sh --dev         all of it, and the tools the tests use (`make test`)
 #
 # llama-cpp-python is built from source with -DGGML_NATIVE=OFF: a native build made by
 # GCC 12 crashes on CPUs with Intel AMX. Building takes ~4-9 minutes on 2 cores, so the
@@ -18,8 +19,9 @@ with_llama=false
 case "${1:-}" in
   "") ;;
   --models) extras="[models]"; with_llama=true ;;
+  --embeddings) extras="[embeddings]" ;;
   --dev) extras="[dev]"; with_llama=true ;;
-  *) echo "usage: tools/setup.sh [--models|--dev]" >&2; exit 2 ;;
+  *) echo "usage: tools/setup.sh [--models|--embeddings|--dev]" >&2; exit 2 ;;
 esac
 
 APT_PACKAGES=(ffmpeg fonts-dejavu-core)

@@ -77,15 +77,8 @@ def open_chat(structure: dict[str, Any], models_dir: str = "", threads: int = 1)
     if structure["backend"] == "llama_cpp":
         settings = structure["llama_cpp"]
         model = llm.model_file(settings["model"], models_dir, "structure.llama_cpp.model")
-        return llm.LlamaCppChat(
-            model,
-            identity=model_identity(structure, models_dir),
-            n_ctx=settings["n_ctx"],
-            n_gpu_layers=settings["n_gpu_layers"],
-            threads=settings["threads"] or threads,
-            max_tokens=settings["max_tokens"],
-            chat_format=settings["chat_format"],
-        )
+        identity = model_identity(structure, models_dir)
+        return llm.LlamaCppChat.from_settings(model, settings, identity, threads, chat_format=settings["chat_format"])
     return llm.OpenAIChat(structure["openai"], "structure.openai")
 
 
@@ -128,7 +121,7 @@ def _chunk_texts(analysis: Analysis, scenes: SceneDescFile, dialogue: Dialogue, 
     return chunks
 
 
-def llm_structure(
+def find_structure(
     analysis: Analysis,
     scenes: SceneDescFile,
     dialogue: Dialogue,
@@ -136,8 +129,11 @@ def llm_structure(
     models_dir: str = "",
     threads: int = 1,
 ) -> Structure:
-    """Anchors from the configured model; the heuristic's, with the reason, if it fails."""
+    """Anchors from the configured backend; the heuristic's, with the reason, when the
+    model's answer is unusable. A missing model or an unreachable server stops the job."""
     fallback = heuristic_structure(analysis, scenes, dialogue)
+    if structure["backend"] == "heuristic":
+        return fallback
     chat = open_chat(structure, models_dir, threads)
     backend, retries = structure["backend"], structure["retries"]
     try:
@@ -191,17 +187,3 @@ def _check_order(anchors: AnchorAnswer, duration: float) -> None:
             f"anchors not in order within the film: begin {anchors.begin}, escalation {anchors.escalation}, "
             f"climax {anchors.climax}, duration {duration:.1f}"
         )
-
-
-def find_structure(
-    analysis: Analysis,
-    scenes: SceneDescFile,
-    dialogue: Dialogue,
-    structure: dict[str, Any],
-    models_dir: str = "",
-    threads: int = 1,
-) -> Structure:
-    """A missing model or an unreachable server stops the job (CinecutError, one line)."""
-    if structure["backend"] == "heuristic":
-        return heuristic_structure(analysis, scenes, dialogue)
-    return llm_structure(analysis, scenes, dialogue, structure, models_dir, threads)

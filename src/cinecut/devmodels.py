@@ -11,8 +11,13 @@ Needs the `gguf` package (a dev dependency). Usage: `python -m cinecut.devmodels
 
 from __future__ import annotations
 
+import socket
 import string
+import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,6 +165,33 @@ def write_tiny_llava(folder: str | Path) -> TinyPair:
     write_text_model(pair.model)
     write_mmproj(pair.mmproj)
     return pair
+
+
+@contextmanager
+def llama_server(model: Path, *args: str, timeout: float = 60) -> Iterator[str]:
+    """llama-cpp-python's OpenAI-compatible server on a free port of 127.0.0.1; yields its URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), *args]
+    command += ["--n_gpu_layers", "0", "--host", "127.0.0.1", "--port", str(port), "--verbose", "False"]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"llama_cpp.server exited: {proc.stderr.read().decode()[-2000:]}") from None
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"llama_cpp.server did not listen within {timeout:.0f} s") from None
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
 
 
 if __name__ == "__main__":

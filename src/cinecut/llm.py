@@ -163,6 +163,21 @@ class LlamaCppChat:
         except (ValueError, RuntimeError) as exc:
             raise CinecutError(model, f"llama.cpp cannot load it: {exc}") from exc
 
+    @classmethod
+    def from_settings(
+        cls, model: Path, settings: dict[str, Any], identity: str, threads: int, **kw: Any
+    ) -> LlamaCppChat:
+        """From a config section (n_ctx, n_gpu_layers, threads: 0 = the rule's, max_tokens)."""
+        return cls(
+            model,
+            identity=identity,
+            n_ctx=settings["n_ctx"],
+            n_gpu_layers=settings["n_gpu_layers"],
+            threads=settings["threads"] or threads,
+            max_tokens=settings["max_tokens"],
+            **kw,
+        )
+
     def chat(self, messages: list[dict[str, Any]], schema: dict[str, Any], attempt: int) -> str:
         try:
             result = self.llm.create_chat_completion(

@@ -76,15 +76,20 @@ class Manifest(BaseModel):
     segments: list[Segment] = Field(min_length=1)
 
 
-def _pick(pool: list[Candidate], budget: float) -> list[Candidate]:
-    """Best-scoring clips until the act's time is filled; beats first."""
+def _pick(pool: list[Candidate], budget: float, dialogue_share: float) -> list[Candidate]:
+    """Best-scoring clips until the act's time is filled; beats first; lines take at most
+    the vibe's share of the act's time, so that the act keeps the vibe's pace."""
+    talk = dialogue_share * budget
     chosen, used = [], 0.0
     for cand in sorted(pool, key=lambda c: (c.beat is None, -c.score)):
         length = cand.end - cand.start
         if used + length > budget + 0.5 and chosen:
             continue
+        if cand.dialogue and length > talk and chosen:
+            continue
         chosen.append(cand)
         used += length
+        talk -= length if cand.dialogue else 0.0
         if used >= budget:
             break
     return chosen
@@ -98,12 +103,12 @@ def plan_manifest(narrative: Narrative, stamp: Stamp, vibe: Vibe, title: str, ta
     acts: list[list[Candidate]] = []
     for i, zone in enumerate(("BEGINNING", "ESCALATION", "CLIMAX")):
         pool = [c for c in narrative.candidates if c.zone == zone]
-        acts.append(_pick(pool, picture * vibe.act_share[i]))
+        acts.append(_pick(pool, picture * vibe.act_share[i], vibe.dialogue_share))
     # Top up from the best clips left (escalation and climax first) to reach the length.
     used = {id(c) for act in acts for c in act}
     missing = picture - sum(c.end - c.start for act in acts for c in act)
     order = {"ESCALATION": 0, "CLIMAX": 1, "BEGINNING": 2}
-    for cand in sorted(narrative.candidates, key=lambda c: (order[c.zone], -c.score)):
+    for cand in sorted(narrative.candidates, key=lambda c: (order[c.zone], c.dialogue is not None, -c.score)):
         if missing <= 0:
             break
         if id(cand) not in used:

@@ -9,6 +9,7 @@ from collections import Counter
 
 import numpy as np
 
+from . import zones
 from .models import Analysis, Candidate, Dialogue, DialogueLine, Narrative, Shot, Structure
 from .scenes import SceneDescFile
 from .vibes import Vibe
@@ -113,8 +114,10 @@ def _window(
 ) -> tuple[float, float, str | None, bool]:
     """A clip inside one shot: (start, end, the line it carries, whether its film sound plays).
 
-    It carries a dialogue line whole or not at all: partial lines are trimmed away, and
-    where that leaves less than MIN_CLIP the clip keeps its picture without its sound.
+    It carries a dialogue line whole or not at all. Without a whole line in the shot, the
+    clip slides into the stretch of the shot that no line crosses, shortened to fit it if
+    need be (the film's sound matters more than the pace); when that stretch is under
+    MIN_CLIP, the clip keeps its length and its picture, without its sound.
     """
     inside = [ln for ln in _lines_in(lines, shot.start, shot.end) if ln.start >= shot.start and ln.end <= shot.end]
     if inside:
@@ -123,23 +126,29 @@ def _window(
         end = min(shot.end, max(line.end + 0.2, start + length))
         return start, end, line.text, True
     length = min(length, shot.end - shot.start)
+    free_start, free_end = shot.start, shot.end  # every line here crosses an edge of the shot
+    for ln in _lines_in(lines, shot.start, shot.end):
+        if ln.start <= shot.start:
+            free_start = max(free_start, ln.end)
+        if ln.end >= shot.end:
+            free_end = min(free_end, ln.start)
+    if free_end - free_start >= MIN_CLIP:
+        span = min(length, free_end - free_start)
+        start = min(max(centre - span / 2, free_start), free_end - span)
+        return start, start + span, None, True
     start = min(max(centre - length / 2, shot.start), shot.end - length)
-    end = start + length
-    trimmed_start, trimmed_end = start, end
-    for ln in _lines_in(lines, start, end):
-        if ln.start < trimmed_start < ln.end:
-            trimmed_start = ln.end
-        if ln.start < trimmed_end < ln.end:
-            trimmed_end = ln.start
-    if trimmed_end - trimmed_start >= MIN_CLIP:
-        return trimmed_start, trimmed_end, None, True
-    return start, end, None, False
+    return start, start + length, None, False
 
 
 def build_narrative(
-    analysis: Analysis, scenes: SceneDescFile, dialogue: Dialogue, structure: Structure, vibe: Vibe
+    analysis: Analysis,
+    scenes: SceneDescFile,
+    dialogue: Dialogue,
+    structure: Structure,
+    vibe: Vibe,
+    meaning: zones.Meaning | None = None,
 ) -> Narrative:
-    """Score every usable shot as a candidate clip, assign its zone and beat.
+    """Score every usable shot as a candidate clip, assign its zone (zones.py) and beat.
 
     score = 0.35 scene intensity + 0.20 loudness + 0.15 motion + 0.10 colourfulness
             + 0.10 sharpness + dialogue_weight(vibe) x 0.3 x line intensity
@@ -147,14 +156,20 @@ def build_narrative(
     sharp_max = max((s.sharpness for s in analysis.shots), default=1.0) or 1.0
     frames = {round(f.time, 4): f for f in scenes.frames}
     acts = {"BEGINNING": 0, "ESCALATION": 1, "CLIMAX": 2}
-    candidates: list[Candidate] = []
+    meaning = meaning or zones.Lexical()
+    usable = []
     for shot, kf in zip(analysis.shots, analysis.keyframes, strict=True):
         desc = frames.get(round(kf.time, 4))
+        middle = (shot.start + shot.end) / 2
         if shot.end - shot.start < MIN_CLIP or shot.brightness < BLACK or desc is None:
             continue
-        zone = zone_of((shot.start + shot.end) / 2, structure)
-        if zone is None:
+        if zone_of(middle, structure) is None:  # after the resolution: the ending is not given away
             continue
+        said = " ".join(ln.text for ln in _lines_in(dialogue.lines, shot.start, shot.end))
+        usable.append((shot, kf, desc, middle, f"{said} {desc.visual_content}; {desc.mood}; {desc.action}".strip()))
+    zoned = zones.assign([u[3] for u in usable], [u[4] for u in usable], structure, meaning)
+    candidates: list[Candidate] = []
+    for (shot, kf, desc, _, _), (zone, zone_reason) in zip(usable, zoned, strict=True):
         start, end, said, film_audio = _window(shot, kf.time, vibe.clip_seconds[acts[zone]], dialogue.lines)
         if end - start < MIN_CLIP:
             continue
@@ -182,7 +197,7 @@ def build_narrative(
                 description=desc.visual_content,
                 film_audio=film_audio,
                 reasons=[f"{name} {value:.2f}" for name, value in top]
-                + [f"zone by position ({zone.lower()})"]
+                + [zone_reason]
                 + ([] if film_audio else ["film sound off: it would cut a dialogue line"]),
             )
         )
@@ -193,6 +208,7 @@ def build_narrative(
         "vision_model": scenes.model,
         "vision_frames": ", ".join(f"{k} {v}" for k, v in sorted(frames.items())),
         "structure": structure.backend,
+        "zones": meaning.name,
     }
     return Narrative(vibe=vibe.name, backends=backends, structure=structure, candidates=candidates)
 

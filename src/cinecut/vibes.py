@@ -11,12 +11,17 @@ class Vibe:
     length: float  # default trailer length, seconds (scaled down for short films)
     clip_seconds: tuple[float, float, float]  # typical clip length in acts 1, 2, 3
     act_share: tuple[float, float, float]  # share of the trailer per act
-    dialogue_weight: float  # how much a dialogue line raises a clip's score
+    dialogue_weight: float  # how much a line raises a clip's score, and dialogue_share
     grade: str  # ffmpeg colour filters applied to every clip
     loudness: float  # integrated loudness target, LUFS
     title_colour: str
     title_font: str  # fonts-dejavu-core face
     tempo: tuple[int, int]  # music tempo range, BPM (used by the music stage)
+
+    @property
+    def dialogue_share(self) -> float:
+        """Most of an act's time that clips carrying a dialogue line may take: talkier vibes speak more."""
+        return min(0.2 + 0.5 * self.dialogue_weight, 0.7)
 
 
 def _v(name, length, clips, share, dlg, grade, lufs, colour, font, tempo) -> Vibe:

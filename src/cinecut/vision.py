@@ -182,14 +182,8 @@ def _llama_cpp_chat(vision: dict[str, Any], models_dir: str, threads: int) -> ll
         handler = handler_cls(clip_model_path=str(mmproj), verbose=False)
     except (ValueError, RuntimeError) as exc:
         raise CinecutError(mmproj, f"llama.cpp cannot load it: {exc}") from exc
-    return llm.LlamaCppChat(
-        model,
-        identity=model_identity(vision, models_dir),
-        n_ctx=settings["n_ctx"],
-        n_gpu_layers=settings["n_gpu_layers"],
-        threads=settings["threads"] or threads,
-        max_tokens=settings["max_tokens"],
-        chat_handler=handler,
+    return llm.LlamaCppChat.from_settings(
+        model, settings, model_identity(vision, models_dir), threads, chat_handler=handler
     )
 
 

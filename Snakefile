@@ -1,6 +1,7 @@
 # cinecut: a feature film in, a trailer out. Every stage is a file target.
 # Stages (rules/*.smk): demo film -> source stamp + dialogue -> analysis -> scene
-# descriptions -> structure -> narrative -> manifest -> conform -> QC -> report figures.
+# descriptions -> structure -> narrative -> manifest -> conform -> QC -> report figures
+# and the editor's timeline.
 from snakemake.utils import min_version
 
 min_version("9.27")
@@ -20,6 +21,7 @@ include: "rules/vision.smk"
 include: "rules/story.smk"
 include: "rules/conform.smk"
 include: "rules/report.smk"
+include: "rules/timeline.smk"
 
 
 rule all:

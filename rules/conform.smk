@@ -53,7 +53,7 @@ localrules:
     gather_trailer,
 
 
-# Delivery: copies made only after QC passed and the report figures exist. The main
+# Delivery: copies made only after QC passed and the report figures and timeline exist. The main
 # film's trailer goes to ./trailer.mp4 and trailers/<film>.mp4 in one job (so
 # `snakemake trailer.mp4` leaves nothing for `rule all` to do); every other film's
 # to trailers/<film>.mp4.
@@ -62,6 +62,7 @@ rule deliver_trailer:
         trailer=f"{RESULTS}/{MAIN_FILM}/trailer.mp4",
         qc=f"{RESULTS}/{MAIN_FILM}/qc.json",
         figures=f"{RESULTS}/{MAIN_FILM}/report/contact_sheet.png",
+        timeline=f"{RESULTS}/{MAIN_FILM}/timeline/{MAIN_FILM}.otio",
     output:
         main="trailer.mp4",
         delivered=f"trailers/{MAIN_FILM}.mp4",
@@ -78,6 +79,7 @@ rule gather_trailer:
         trailer=f"{RESULTS}/{{film}}/trailer.mp4",
         qc=f"{RESULTS}/{{film}}/qc.json",
         figures=f"{RESULTS}/{{film}}/report/contact_sheet.png",
+        timeline=f"{RESULTS}/{{film}}/timeline/{{film}}.otio",
     output:
         "trailers/{film}.mp4",
     log:

@@ -117,14 +117,14 @@ def test_changing_the_vibe_reruns_the_story_not_the_vision(film_copy):
     assert not jobs & {"stamp", "analysis", "scenedesc", "structure", "dialogue"}
 
 
-def test_hand_edited_manifest_reruns_conform_only(film_copy):
+def test_hand_edited_manifest_reruns_only_what_renders_it(film_copy):
     path = film_copy / "results/lighthouse/TRAILER_MANIFEST.json"
     manifest = json.loads(path.read_text())
     before, _, fps = stream_durations(film_copy / "trailer.mp4")
     index = next(i for i, s in enumerate(manifest["segments"]) if s["kind"] == "clip")
     dropped = manifest["segments"].pop(index)
     path.write_text(json.dumps(manifest, indent=2))
-    expected = {"conform", "qc", "report_assets", "deliver_trailer", "all"}
+    expected = {"conform", "qc", "report_assets", "timeline", "deliver_trailer", "all"}
     assert set(planned_jobs(snakemake(film_copy, "-n"))) == expected
     snakemake(film_copy, "trailer.mp4")
     after, _, _ = stream_durations(film_copy / "trailer.mp4")

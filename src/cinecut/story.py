@@ -202,11 +202,11 @@ def build_narrative(
             )
         )
     _assign_beats(candidates, dialogue)
-    frames = Counter(f"{f.backend} {f.outcome}" for f in scenes.frames)
+    outcomes = Counter(f"{f.backend} {f.outcome}" for f in scenes.frames)
     backends = {
         "vision": scenes.backend,
         "vision_model": scenes.model,
-        "vision_frames": ", ".join(f"{k} {v}" for k, v in sorted(frames.items())),
+        "vision_frames": ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())),
         "structure": structure.backend,
         "zones": meaning.name,
     }

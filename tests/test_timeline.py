@@ -51,3 +51,34 @@ def test_edl_and_fcp_xml_read_back_with_the_same_cut(demo_build):
         for source, seg in zip(read, clips, strict=True):
             assert abs(source.start_time.to_seconds() - seg["source_in"]) <= 0.5 / float(fps)
     assert "LOC: " in (folder / "demo.edl").read_text(), "act markers travel as EDL locators"
+
+
+def test_dissolves_travel_as_timeline_transitions(demo_build, tmp_path):
+    """A drama cut (dissolves in acts 1 and 2): OTIO and XML keep every in point; the EDL
+    starts each dissolve half a dissolve before the edit, as CMX 3600 does."""
+    from cinecut import models, timeline
+    from cinecut.conform import output_rate
+    from cinecut.manifest import plan_manifest
+    from cinecut.vibes import VIBES
+
+    res = demo_build / "results/demo"
+    stamp = models.load(models.Stamp, res / "source.json")
+    manifest = plan_manifest(models.load(models.Narrative, res / "narrative.json"), stamp, VIBES["drama"], "T", "", 0)
+    rate = output_rate(stamp, 0)
+    cut = timeline.build_timeline(manifest, stamp, demo_build / "resources/demo/demo.mp4", rate)
+    paths = [tmp_path / f"drama.{ext}" for ext in ("otio", "edl", "xml")]
+    timeline.write_timeline(cut, *paths)
+    clips = [s for s in manifest.segments if s.kind == "clip"]
+    dissolves = [s.transition == "dissolve" for s in clips]
+    assert sum(dissolves) >= 5
+    frame = 1 / float(rate)
+    for path in paths:
+        options = {"rate": float(rate)} if path.suffix == ".edl" else {}
+        back = otio.adapters.read_from_file(str(path), **options)
+        video = next(t for t in back.tracks if t.kind == otio.schema.TrackKind.Video)
+        assert sum(isinstance(i, otio.schema.Transition) for i in video) == sum(dissolves)
+        film = [c for c in video.find_clips() if isinstance(c.media_reference, otio.schema.ExternalReference)]
+        assert len(film) == len(clips)
+        for clip, seg, dissolve in zip(film, clips, dissolves, strict=True):
+            slack = 0.5 * frame + (0.25 + frame if dissolve and path.suffix == ".edl" else 0)
+            assert abs(clip.source_range.start_time.to_seconds() - seg.source_in) <= slack, (path.name, seg)

@@ -242,3 +242,4 @@ def test_readme_vibe_table_is_the_code():
         assert cells[4] == f"{vibe.dialogue_share:.2f}"
         assert cells[5] == f"{vibe.loudness:g}"
         assert cells[6] == f"{vibe.tempo[0]}–{vibe.tempo[1]}"
+        assert cells[7] == vibe.transition

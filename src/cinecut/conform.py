@@ -126,6 +126,35 @@ def _card(p: Placement, w: int, h: int, fps: Fraction, font: str, colour: str, t
     return video.filter("setsar", "1"), _silence(p.samples, p.first_frame)
 
 
+def _sec(t: Fraction) -> str:
+    """Seconds as ffmpeg's duration options read them (they take no fractions)."""
+    return f"{float(t):.6f}"
+
+
+def fit_transitions(placements: list[Placement], stamp: Stamp, fps: Fraction) -> list[tuple[str, int]]:
+    """(kind, frames) of the transition into each segment, fitted to what is there:
+    a dissolve needs film beyond both clips' in/out points (its handles, half the
+    dissolve each side) and becomes a cut where there is none; a dip fits both segments."""
+    first = placements[0]
+    dip = min(round(first.segment.transition_seconds / 2 * fps), first.frames // 2)
+    out: list[tuple[str, int]] = [
+        (first.segment.transition, dip) if first.segment.transition.startswith("fade_") else ("cut", 0)
+    ]
+    for prev, p in zip(placements, placements[1:], strict=False):
+        seg, before = p.segment, prev.segment
+        half = round(seg.transition_seconds / 2 * fps)
+        half = min(half, prev.frames // 2, p.frames // 2)
+        if seg.transition == "dissolve":
+            if seg.kind == "clip" and before.kind == "clip":
+                lead = int(float(seg.source_in) * fps)  # type: ignore[arg-type]
+                after = int((stamp.duration - float(before.source_out)) * fps) - 1  # type: ignore[arg-type]
+                half = min(half, lead, after)
+            else:
+                half = 0
+        out.append((seg.transition, half) if half > 0 else ("cut", 0))
+    return out
+
+
 def build_command(
     manifest: Manifest,
     stamp: Stamp,
@@ -139,36 +168,74 @@ def build_command(
 ) -> list[str]:
     vibe = get_vibe(manifest.vibe)
     font = font_path(vibe.title_font, font_dir)
-    parts = []
-    for p in place_segments(manifest, fps):
+    placements = place_segments(manifest, fps)
+    transitions = fit_transitions(placements, stamp, fps) + [("cut", 0)]
+    videos, audios, lengths = [], [], []
+    for i, p in enumerate(placements):
         seg = p.segment
+        (into, half), (out_of, half_out) = transitions[i], transitions[i + 1]
+        head = half if into == "dissolve" else 0  # film before the in point, under the dissolve
+        tail = half_out if out_of == "dissolve" else 0  # film after the out point
         if seg.kind != "clip":
-            parts += _card(p, width, height, fps, font, vibe.title_colour, text_dir)
-            continue
-        # Accurate input seek per clip; one decoder thread each keeps memory down
-        # (48 clips from a 720p film: 0.77 GB instead of 1.1 GB, same speed).
-        src = _input(
-            manifest.film, p.first_frame, ss=f"{seg.source_in:.6f}", t=f"{p.frames / fps + 1.0:.6f}", threads=1
-        )
-        video = _apply_chain(_picture(src.video, width, height, fps, p.frames), vibe.grade)
-        if stamp.has_audio and seg.film_audio:
-            audio = (
-                src.audio.filter("aresample", AUDIO_RATE)
-                .filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
-                .filter("apad")
-                .filter("atrim", end_sample=p.samples)
-                .filter("asetpts", "N/SR/TB")
-                .filter("afade", t="in", d=0.01)
-                .filter("afade", t="out", st=max(p.samples / AUDIO_RATE - 0.03, 0), d=0.03)
-            )
+            video, audio = _card(p, width, height, fps, font, vibe.title_colour, text_dir)
         else:
-            audio = _silence(p.samples, p.first_frame)
-        parts += [video.filter("format", "yuv420p"), audio]
-    joined = ffm.concat(*parts, v=1, a=1).node
+            # Accurate input seek per clip; one decoder thread each keeps memory down
+            # (48 clips from a 720p film: 0.77 GB instead of 1.1 GB, same speed).
+            frames = p.frames + head + tail
+            src = _input(
+                manifest.film,
+                p.first_frame,
+                ss=f"{float(seg.source_in) - head / fps:.6f}",  # type: ignore[arg-type]
+                t=f"{frames / fps + 1.0:.6f}",
+                threads=1,
+            )
+            video = _apply_chain(_picture(src.video, width, height, fps, frames), vibe.grade)
+            if stamp.has_audio and seg.film_audio:
+                skip = round(Fraction(head) / fps * AUDIO_RATE)
+                audio = (
+                    src.audio.filter("aresample", AUDIO_RATE)
+                    .filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
+                    .filter("apad")
+                    .filter("atrim", start_sample=skip, end_sample=skip + p.samples)
+                    .filter("asetpts", "N/SR/TB")
+                    .filter("afade", t="in", d=0.01)
+                    .filter("afade", t="out", st=max(p.samples / AUDIO_RATE - 0.03, 0), d=0.03)
+                )
+            else:
+                audio = _silence(p.samples, p.first_frame)
+        # Dips through black or white: this segment fades in, the previous one fades out.
+        length = p.frames + head + tail
+        if into.startswith("fade_"):
+            video = video.filter("fade", t="in", st=0, d=_sec(half / fps), color=into[5:])
+        if out_of.startswith("fade_"):
+            video = video.filter(
+                "fade", t="out", st=_sec((length - half_out) / fps), d=_sec(half_out / fps), color=out_of[5:]
+            )
+        videos.append(video.filter("format", "yuv420p"))
+        audios.append(audio)
+        lengths.append(length)
+    # Picture: concatenated, or cross-faded over the two handles where a dissolve joins
+    # two clips; either way every segment starts on the frame place_segments gave it.
+    picture, total = videos[0], lengths[0]
+    for (into, half), video, length in zip(transitions[1:], videos[1:], lengths[1:], strict=False):
+        if into == "dissolve":
+            overlap = 2 * half
+            picture = ffm.filter(
+                [picture, video],
+                "xfade",
+                transition="fade",
+                duration=_sec(overlap / fps),
+                offset=_sec((total - overlap) / fps),
+            )
+            total += length - overlap
+        else:
+            picture = ffm.concat(picture, video, v=1, a=0)
+            total += length
+    sound = ffm.concat(*audios, v=0, a=1)
     # Picture final, sound as PCM: loudness is normalised afterwards in two passes.
     output = ffm.output(
-        joined[0],
-        joined[1],
+        picture,
+        sound,
         str(out),
         f="mov",
         vcodec="libx264",

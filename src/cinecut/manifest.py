@@ -20,6 +20,7 @@ MANIFEST_VERSION = 1
 TITLE_SECONDS = 3.0
 END_CARD_SECONDS = 4.0
 SILENCE_SECONDS = 1.0
+TRANSITION_SECONDS = 0.5
 
 
 class Segment(BaseModel):
@@ -38,7 +39,11 @@ class Segment(BaseModel):
     score: float | None = None
     dialogue: str | None = None
     film_audio: bool = True  # play the clip's own sound (False: picture only)
-    transition: Literal["cut"] = "cut"
+    # How this segment begins, coming from the previous one: a hard cut, a dissolve
+    # (both clips overlap, using film beyond their in/out points as handles), or a dip
+    # through black or white (the previous segment fades out, this one fades in).
+    transition: Literal["cut", "dissolve", "fade_black", "fade_white"] = "cut"
+    transition_seconds: float = Field(default=TRANSITION_SECONDS, gt=0, le=3)
     reasons: list[str] = []
 
     @model_validator(mode="after")
@@ -130,7 +135,11 @@ def plan_manifest(narrative: Narrative, stamp: Stamp, vibe: Vibe, title: str, ta
     acts[1].sort(key=lambda c: c.start)
     acts[2].sort(key=lambda c: (c.beat == "money shot", c.score))
 
-    def clip(c: Candidate, act: int) -> Segment:
+    # The vibe's transition between clips of acts 1 and 2 (dips to black or white in act 1
+    # only: in act 2 they would stall the escalation); the climax is all hard cuts.
+    within = (vibe.transition, vibe.transition if vibe.transition == "dissolve" else "cut", "cut")
+
+    def clip(c: Candidate, act: int, transition: str) -> Segment:
         return Segment(
             kind="clip",
             act=act,
@@ -141,18 +150,34 @@ def plan_manifest(narrative: Narrative, stamp: Stamp, vibe: Vibe, title: str, ta
             score=c.score,
             dialogue=c.dialogue,
             film_audio=c.film_audio,
+            transition=transition,
             reasons=c.reasons,
         )
 
-    segments = [clip(c, 1) for c in acts[0]]
-    segments.append(Segment(kind="title", duration=TITLE_SECONDS, text=title, reasons=["title card after act 1"]))
-    segments += [clip(c, 2) for c in acts[1]]
+    def act_clips(n: int, first: str) -> list[Segment]:
+        return [clip(c, n + 1, first if i == 0 else within[n]) for i, c in enumerate(acts[n])]
+
+    segments = act_clips(0, "fade_black")
+    segments.append(
+        Segment(
+            kind="title",
+            duration=TITLE_SECONDS,
+            text=title,
+            transition="fade_black",
+            reasons=["title card after act 1"],
+        )
+    )
+    segments += act_clips(1, "fade_black")
     segments.append(
         Segment(kind="black", duration=SILENCE_SECONDS, beat="breath", reasons=["silence before the climax"])
     )
-    segments += [clip(c, 3) for c in acts[2]]
+    segments += act_clips(2, "cut")
     end_text = f"{title}\n{tagline}" if tagline else title
-    segments.append(Segment(kind="title", duration=END_CARD_SECONDS, text=end_text, reasons=["closing title"]))
+    segments.append(
+        Segment(
+            kind="title", duration=END_CARD_SECONDS, text=end_text, transition="fade_black", reasons=["closing title"]
+        )
+    )
     return Manifest(
         film=stamp.film,
         fingerprint=stamp.fingerprint,

@@ -17,7 +17,7 @@ from pathlib import Path
 import opentimelineio as otio
 
 from . import atomic
-from .conform import place_segments
+from .conform import fit_transitions, place_segments
 from .manifest import Manifest
 from .models import Stamp
 
@@ -42,15 +42,32 @@ def build_timeline(manifest: Manifest, stamp: Stamp, film: str | Path, rate: Fra
     video = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
     audio = otio.schema.Track(name="A1", kind=otio.schema.TrackKind.Audio)
     marked: set[int] = set()
-    for n, place in enumerate(place_segments(manifest, rate), start=1):
+    placements = place_segments(manifest, rate)
+    for n, (place, (into, half)) in enumerate(
+        zip(placements, fit_transitions(placements, stamp, rate), strict=True), 1
+    ):
         seg = place.segment
         duration = _rt(place.frames, rate)
+        if into == "dissolve":  # as rendered: half the dissolve on each side of the edit
+            for track in (video, audio):
+                track.append(
+                    otio.schema.Transition(
+                        transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve,
+                        in_offset=_rt(half, rate),
+                        out_offset=_rt(half, rate),
+                    )
+                )
         if seg.kind == "clip":
             start = _rt(round(float(seg.source_in) * film_rate), film_rate)  # type: ignore[arg-type]
             source = otio.opentime.TimeRange(start, duration.rescaled_to(float(film_rate)))
             name = f"{n:03d} act {seg.act} {seg.zone or ''} {seg.beat or ''}".strip()
             clip = otio.schema.Clip(name=name, media_reference=media.clone(), source_range=source)
-            clip.metadata["cinecut"] = {"score": seg.score, "dialogue": seg.dialogue, "reasons": seg.reasons}
+            clip.metadata["cinecut"] = {
+                "score": seg.score,
+                "dialogue": seg.dialogue,
+                "transition": into,  # dips through black/white have no OTIO transition type
+                "reasons": seg.reasons,
+            }
             if seg.act not in marked:
                 marked.add(seg.act)  # type: ignore[arg-type]
                 clip.markers.append(

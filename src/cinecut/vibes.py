@@ -17,6 +17,7 @@ class Vibe:
     title_colour: str
     title_font: str  # fonts-dejavu-core face
     tempo: tuple[int, int]  # music tempo range, BPM (used by the music stage)
+    transition: str  # between clips of acts 1 and 2: cut | dissolve | fade_black | fade_white
 
     @property
     def dialogue_share(self) -> float:
@@ -24,8 +25,8 @@ class Vibe:
         return min(0.2 + 0.5 * self.dialogue_weight, 0.7)
 
 
-def _v(name, length, clips, share, dlg, grade, lufs, colour, font, tempo) -> Vibe:
-    return Vibe(name, length, clips, share, dlg, grade, lufs, colour, font, tempo)
+def _v(name, length, clips, share, dlg, grade, lufs, colour, font, tempo, transition) -> Vibe:
+    return Vibe(name, length, clips, share, dlg, grade, lufs, colour, font, tempo, transition)
 
 
 SERIF, SANS, SANS_BOLD = "DejaVuSerif-Bold.ttf", "DejaVuSans.ttf", "DejaVuSans-Bold.ttf"
@@ -43,6 +44,7 @@ VIBES: dict[str, Vibe] = {
             "white",
             SANS_BOLD,
             (120, 150),
+            "cut",
         ),
         _v(
             "adventure",
@@ -55,6 +57,7 @@ VIBES: dict[str, Vibe] = {
             "#ffd27f",
             SERIF,
             (100, 130),
+            "dissolve",
         ),
         _v(
             "animation",
@@ -67,6 +70,7 @@ VIBES: dict[str, Vibe] = {
             "#ffe14d",
             SANS_BOLD,
             (110, 140),
+            "cut",
         ),
         _v(
             "comedy",
@@ -79,6 +83,7 @@ VIBES: dict[str, Vibe] = {
             "#fff3b0",
             SANS_BOLD,
             (100, 128),
+            "cut",
         ),
         _v(
             "crime",
@@ -91,6 +96,7 @@ VIBES: dict[str, Vibe] = {
             "#d9d9d9",
             SERIF,
             (85, 110),
+            "fade_black",
         ),
         _v(
             "documentary",
@@ -103,6 +109,7 @@ VIBES: dict[str, Vibe] = {
             "white",
             SANS,
             (70, 100),
+            "dissolve",
         ),
         _v(
             "drama",
@@ -115,6 +122,7 @@ VIBES: dict[str, Vibe] = {
             "#f0e6d2",
             SERIF,
             (60, 90),
+            "dissolve",
         ),
         _v(
             "family",
@@ -127,6 +135,7 @@ VIBES: dict[str, Vibe] = {
             "#ffe9a8",
             SANS_BOLD,
             (95, 120),
+            "dissolve",
         ),
         _v(
             "fantasy",
@@ -139,6 +148,7 @@ VIBES: dict[str, Vibe] = {
             "#e8d9ff",
             SERIF,
             (80, 110),
+            "dissolve",
         ),
         _v(
             "history",
@@ -151,6 +161,7 @@ VIBES: dict[str, Vibe] = {
             "#e6d3a3",
             SERIF,
             (60, 90),
+            "dissolve",
         ),
         _v(
             "horror",
@@ -163,6 +174,7 @@ VIBES: dict[str, Vibe] = {
             "#b30000",
             SERIF,
             (60, 90),
+            "fade_black",
         ),
         _v(
             "music",
@@ -175,6 +187,7 @@ VIBES: dict[str, Vibe] = {
             "#ff66cc",
             SANS_BOLD,
             (110, 140),
+            "cut",
         ),
         _v(
             "mystery",
@@ -187,6 +200,7 @@ VIBES: dict[str, Vibe] = {
             "#a8c8ff",
             SERIF,
             (70, 95),
+            "fade_black",
         ),
         _v(
             "romance",
@@ -199,6 +213,7 @@ VIBES: dict[str, Vibe] = {
             "#ffd6e0",
             SERIF,
             (65, 95),
+            "dissolve",
         ),
         _v(
             "sci-fi",
@@ -211,6 +226,7 @@ VIBES: dict[str, Vibe] = {
             "#7fe0ff",
             SANS,
             (90, 125),
+            "fade_white",
         ),
         _v(
             "thriller",
@@ -223,6 +239,7 @@ VIBES: dict[str, Vibe] = {
             "white",
             SANS_BOLD,
             (90, 120),
+            "fade_black",
         ),
         _v(
             "war",
@@ -235,6 +252,7 @@ VIBES: dict[str, Vibe] = {
             "#c8c8b4",
             SERIF,
             (70, 100),
+            "fade_black",
         ),
         _v(
             "western",
@@ -247,6 +265,7 @@ VIBES: dict[str, Vibe] = {
             "#f2c77f",
             SERIF,
             (80, 105),
+            "dissolve",
         ),
     ]
 }

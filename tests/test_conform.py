@@ -1,0 +1,77 @@
+"""Transitions rendered for real: a dissolve's middle frame is a blend of both shots, a
+dip to black passes through black, and every segment still starts on its frame."""
+
+from __future__ import annotations
+
+import subprocess
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from conftest import stream_durations
+
+from cinecut import conform
+from cinecut.manifest import Manifest, Segment
+from cinecut.source import make_stamp
+
+W, H, FPS = 320, 180, 24
+
+
+@pytest.fixture(scope="module")
+def red_then_blue(tmp_path_factory):
+    """4 s of red, then 4 s of blue, with a tone: two shots whose blend is unmistakable."""
+    film = tmp_path_factory.mktemp("film") / "red_blue.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"color=c=red:s={W}x{H}:r={FPS}:d=4",
+         "-f", "lavfi", "-i", f"color=c=blue:s={W}x{H}:r={FPS}:d=4",
+         "-f", "lavfi", "-i", "sine=f=440:d=8:r=48000",
+         "-filter_complex", "[0:v][1:v]concat=n=2:v=1:a=0[v]", "-map", "[v]", "-map", "2:a",
+         "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", str(film)],
+        check=True,
+    )  # fmt: skip
+    return film
+
+
+def frame_at(video, index: int) -> np.ndarray:
+    """Frame number `index` of the video (frame-exact, unlike a seek), as RGB."""
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(video), "-vf", f"select=eq(n\\,{index})", "-frames:v", "1",
+         "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    return np.frombuffer(raw, np.uint8).reshape(H, W, 3).astype(float)
+
+
+def render(film, tmp_path, transition: str) -> tuple:
+    segments = [
+        Segment(kind="clip", act=1, source_in=1.0, source_out=3.0, zone="BEGINNING"),
+        Segment(kind="clip", act=1, source_in=5.0, source_out=7.0, zone="BEGINNING", transition=transition,
+                transition_seconds=1.0),
+    ]  # fmt: skip
+    manifest = Manifest(film=str(film), fingerprint="1:2", title="T", vibe="drama", target_seconds=4, segments=segments)
+    out = tmp_path / f"{transition}.mp4"
+    conform.render(manifest, make_stamp(film), out, W, H, Fraction(FPS), preset="ultrafast")
+    return out, manifest
+
+
+def test_dissolve_frames_are_blends_of_both_shots(red_then_blue, tmp_path):
+    out, _ = render(red_then_blue, tmp_path, "dissolve")
+    video, audio, _ = stream_durations(out)
+    assert abs(video - 4.0) <= 1 / FPS and abs(video - audio) <= 1 / FPS, "the dissolve keeps the cut's length"
+    before, middle, after = (frame_at(out, n).mean(axis=(0, 1)) for n in (29, 48, 67))  # edit at frame 48
+    assert before[0] > 200 and before[2] < 60, before  # still red
+    assert after[2] > 200 and after[0] < 60, after  # already blue
+    assert 70 < middle[0] < 190 and 70 < middle[2] < 190, middle  # half red, half blue
+
+
+def test_dip_to_black_passes_through_black(red_then_blue, tmp_path):
+    out, _ = render(red_then_blue, tmp_path, "fade_black")
+    assert abs(stream_durations(out)[0] - 4.0) <= 1 / FPS
+    assert frame_at(out, 47).mean() < 40  # the last frame of the red shot, faded out
+    assert frame_at(out, 48).mean() < 40  # the first frame of the blue one, fading in
+    assert frame_at(out, 29).mean(axis=(0, 1))[0] > 200 and frame_at(out, 67).mean(axis=(0, 1))[2] > 200
+
+
+def test_cut_is_a_cut(red_then_blue, tmp_path):
+    out, _ = render(red_then_blue, tmp_path, "cut")
+    assert frame_at(out, 47).mean(axis=(0, 1))[0] > 200 and frame_at(out, 48).mean(axis=(0, 1))[2] > 200

@@ -1,0 +1,70 @@
+"""Conform wall time per output second, and what dissolves cost.
+
+    .venv/bin/python benchmarks/conform.py [--duration 240] [--size 1920x1080]
+
+Builds the demo up to its narrative in a fresh copy of the workflow, then renders, in
+the same run, three cuts of it: all hard cuts (the baseline), the thriller plan (dips to
+black in act 1) and the drama plan (dissolves in acts 1 and 2, each an xfade over film
+handles), and prints seconds of wall time per second of trailer and the ratio to the
+hard-cut render.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import yaml
+from common import SNAKEMAKE, copy_workflow, timed
+
+from cinecut import conform, models
+from cinecut.manifest import plan_manifest
+from cinecut.vibes import VIBES
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=240)
+    parser.add_argument("--size", default="1920x1080")
+    args = parser.parse_args()
+    width, height = map(int, args.size.split("x"))
+    with tempfile.TemporaryDirectory() as tmp:
+        work = copy_workflow(Path(tmp) / "workflow")
+        config = yaml.safe_load((work / "config.yaml").read_text())
+        config["demo"]["duration"] = args.duration
+        (work / "config.yaml").write_text(yaml.safe_dump(config))
+        timed([*SNAKEMAKE, "--cores", "2", "results/demo/narrative.json"], work)
+        res = work / "results/demo"
+        narrative = models.load(models.Narrative, res / "narrative.json")
+        stamp = models.load(models.Stamp, res / "source.json").model_copy(
+            update={"film": str(work / "resources/demo/demo.mp4")}
+        )
+        fps = conform.output_rate(stamp, 0)
+        print(f"demo: {args.duration:.0f} s film, trailer {width}x{height} at {fps} fps, preset fast")
+        baseline = None
+        for label, vibe in (
+            ("hard cuts only", "thriller"),
+            ("thriller (dips to black)", "thriller"),
+            ("drama (dissolves)", "drama"),
+        ):
+            manifest = plan_manifest(narrative, stamp, VIBES[vibe], "The Keeper", "", 0)
+            if label == "hard cuts only":
+                manifest = manifest.model_copy(
+                    update={"segments": [s.model_copy(update={"transition": "cut"}) for s in manifest.segments]}
+                )
+            seconds = sum(p.frames for p in conform.place_segments(manifest, fps)) / float(fps)
+            start = time.perf_counter()
+            conform.render(manifest, stamp, Path(tmp) / f"{vibe}.mp4", width, height, Fraction(fps))
+            wall = time.perf_counter() - start
+            baseline = baseline or wall / seconds
+            print(
+                f"{label:28s} {seconds:6.1f} s trailer  {wall:6.1f} s wall  "
+                f"{wall / seconds:5.2f} s per output second  ({wall / seconds / baseline:4.2f}x hard cuts)"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -42,14 +42,15 @@ def frame_at(video, index: int) -> np.ndarray:
     return np.frombuffer(raw, np.uint8).reshape(H, W, 3).astype(float)
 
 
-def render(film, tmp_path, transition: str) -> tuple:
-    segments = [
+def render(film, tmp_path, transition: str, card: bool = False) -> tuple:
+    lead = [Segment(kind="title", duration=1.0, text="T")] if card else []
+    segments = lead + [
         Segment(kind="clip", act=1, source_in=1.0, source_out=3.0, zone="BEGINNING"),
         Segment(kind="clip", act=1, source_in=5.0, source_out=7.0, zone="BEGINNING", transition=transition,
                 transition_seconds=1.0),
     ]  # fmt: skip
     manifest = Manifest(film=str(film), fingerprint="1:2", title="T", vibe="drama", target_seconds=4, segments=segments)
-    out = tmp_path / f"{transition}.mp4"
+    out = tmp_path / f"{transition}{'_card' if card else ''}.mp4"
     conform.render(manifest, make_stamp(film), out, W, H, Fraction(FPS), preset="ultrafast")
     return out, manifest
 
@@ -62,6 +63,14 @@ def test_dissolve_frames_are_blends_of_both_shots(red_then_blue, tmp_path):
     assert before[0] > 200 and before[2] < 60, before  # still red
     assert after[2] > 200 and after[0] < 60, after  # already blue
     assert 70 < middle[0] < 190 and 70 < middle[2] < 190, middle  # half red, half blue
+
+
+def test_dissolve_after_concatenated_segments(red_then_blue, tmp_path):
+    """A card, then a cut, then a dissolve: the concatenated part must meet xfade's timebase."""
+    out, _ = render(red_then_blue, tmp_path, "dissolve", card=True)
+    assert abs(stream_durations(out)[0] - 5.0) <= 1 / FPS
+    middle = frame_at(out, 24 + 48).mean(axis=(0, 1))
+    assert 70 < middle[0] < 190 and 70 < middle[2] < 190, middle
 
 
 def test_dip_to_black_passes_through_black(red_then_blue, tmp_path):

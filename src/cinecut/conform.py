@@ -220,6 +220,7 @@ def build_command(
     for (into, half), video, length in zip(transitions[1:], videos[1:], lengths[1:], strict=False):
         if into == "dissolve":
             overlap = 2 * half
+            picture = picture.filter("settb", str(1 / fps))  # concat leaves 1/1000000; xfade wants equal
             picture = ffm.filter(
                 [picture, video],
                 "xfade",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
@@ -39,3 +42,23 @@ def timed(cmd: list[str], cwd: Path) -> float:
     start = time.perf_counter()
     subprocess.run(cmd, cwd=cwd, check=True, capture_output=True)
     return time.perf_counter() - start
+
+
+def demo_arguments(doc: str) -> argparse.Namespace:
+    """--duration of the demo film and --size of the trailer (as width, height)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=240)
+    parser.add_argument("--size", default="1920x1080")
+    args = parser.parse_args()
+    args.width, args.height = map(int, args.size.split("x"))
+    return args
+
+
+def demo_workflow(dest: Path, args: argparse.Namespace) -> Path:
+    """A fresh copy of the workflow whose config asks for that demo and trailer size."""
+    work = copy_workflow(dest)
+    config = yaml.safe_load((work / "config.yaml").read_text())
+    config["demo"]["duration"] = args.duration
+    config["trailer"].update(width=args.width, height=args.height)
+    (work / "config.yaml").write_text(yaml.safe_dump(config))
+    return work

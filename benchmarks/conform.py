@@ -11,14 +11,12 @@ hard-cut render.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 import time
 from fractions import Fraction
 from pathlib import Path
 
-import yaml
-from common import SNAKEMAKE, copy_workflow, timed
+from common import SNAKEMAKE, demo_arguments, demo_workflow, timed
 
 from cinecut import conform, models
 from cinecut.manifest import plan_manifest
@@ -26,16 +24,10 @@ from cinecut.vibes import VIBES
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=240)
-    parser.add_argument("--size", default="1920x1080")
-    args = parser.parse_args()
-    width, height = map(int, args.size.split("x"))
+    args = demo_arguments(__doc__)
+    width, height = args.width, args.height
     with tempfile.TemporaryDirectory() as tmp:
-        work = copy_workflow(Path(tmp) / "workflow")
-        config = yaml.safe_load((work / "config.yaml").read_text())
-        config["demo"]["duration"] = args.duration
-        (work / "config.yaml").write_text(yaml.safe_dump(config))
+        work = demo_workflow(Path(tmp) / "workflow", args)
         timed([*SNAKEMAKE, "--cores", "2", "results/demo/narrative.json"], work)
         res = work / "results/demo"
         narrative = models.load(models.Narrative, res / "narrative.json")

@@ -10,26 +10,17 @@ Snakemake start-up (`snakemake --version`) as that one's baseline.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 
-import yaml
-from common import SNAKEMAKE, copy_workflow, timed
+from common import SNAKEMAKE, demo_arguments, demo_workflow, timed
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=240)
-    parser.add_argument("--size", default="1920x1080")
-    args = parser.parse_args()
-    width, height = map(int, args.size.split("x"))
+    args = demo_arguments(__doc__)
+    width, height = args.width, args.height
     with tempfile.TemporaryDirectory() as tmp:
-        work = copy_workflow(Path(tmp) / "workflow")
-        config = yaml.safe_load((work / "config.yaml").read_text())
-        config["demo"]["duration"] = args.duration
-        config["trailer"].update(width=width, height=height)
-        (work / "config.yaml").write_text(yaml.safe_dump(config))
+        work = demo_workflow(Path(tmp) / "workflow", args)
         total = timed([*SNAKEMAKE, "--cores", "4", "trailer.mp4"], work)
         decode = timed(["ffmpeg", "-v", "error", "-i", "resources/demo/demo.mp4", "-f", "null", "-"], work)
         noop = min(timed([*SNAKEMAKE, "-n"], work) for _ in range(3))

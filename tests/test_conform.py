@@ -84,3 +84,30 @@ def test_dip_to_black_passes_through_black(red_then_blue, tmp_path):
 def test_cut_is_a_cut(red_then_blue, tmp_path):
     out, _ = render(red_then_blue, tmp_path, "cut")
     assert frame_at(out, 47).mean(axis=(0, 1))[0] > 200 and frame_at(out, 48).mean(axis=(0, 1))[2] > 200
+
+
+def test_title_card_shows_its_text(red_then_blue, tmp_path):
+    """The card's middle frame is not uniform where the text is, and another title draws
+    other pixels (the reference system rendered cards without text)."""
+    frames = {}
+    for title in ("THE KEEPER", "NIGHT TIDE"):
+        segments = [
+            Segment(kind="clip", act=1, source_in=1.0, source_out=2.0),
+            Segment(kind="title", duration=2.0, text=f"{title}\nKeep the light on."),
+        ]
+        manifest = Manifest(
+            film=str(red_then_blue),
+            fingerprint="1:2",
+            title=title,
+            vibe="thriller",
+            target_seconds=3,
+            segments=segments,
+        )
+        out = tmp_path / f"{title.replace(' ', '_')}.mp4"
+        conform.render(manifest, make_stamp(red_then_blue), out, W, H, Fraction(FPS), preset="ultrafast")
+        frames[title] = frame_at(out, 24 + 24)  # the card's middle frame
+    for frame in frames.values():
+        band = frame[H // 3 : 2 * H // 3]
+        assert band.std() > 20 and band.max() > 150, "text is drawn in the title band"
+        assert frame[: H // 8].max() < 30, "the rest of the card stays black"
+    assert np.abs(frames["THE KEEPER"] - frames["NIGHT TIDE"]).mean() > 2, "another title, other pixels"

@@ -135,6 +135,8 @@ def load(model: type[M], path: str | Path) -> M:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise CinecutError(path, f"cannot read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:  # e.g. a hand edit saved in another encoding
+        raise CinecutError(path, f"not UTF-8 text (byte {exc.start}): save it as UTF-8 JSON") from exc
     try:
         return model.model_validate_json(text)
     except ValidationError as exc:

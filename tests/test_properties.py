@@ -1,0 +1,81 @@
+"""Property tests: whatever bytes a user's disk holds, the loaders either read them or
+say what is wrong with the project's own error (or, for caches, treat them as a miss).
+Never another exception."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import msgpack
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cinecut import scenes
+from cinecut.errors import CinecutError
+from cinecut.journal import Journal
+from cinecut.manifest import load_manifest
+from cinecut.subtitles import parse_subtitles
+
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SUBTITLE_LIKE = st.one_of(
+    st.binary(max_size=400),
+    st.text(max_size=400).map(lambda t: t.encode("utf-8", "surrogatepass")),
+    st.lists(
+        st.tuples(st.integers(-5, 99), st.integers(0, 99), st.integers(0, 999), st.text(max_size=30)), max_size=5
+    ).map(
+        lambda cues: "\n\n".join(
+            f"{i}\n00:00:{a:02d},{c:03d} --> 00:00:{b:02d},000\n{t}" for i, (a, b, c, t) in enumerate(cues)
+        ).encode("utf-8", "surrogatepass")
+    ),
+)
+
+
+def _file(data: bytes, suffix: str) -> Path:
+    fd, name = tempfile.mkstemp(suffix=suffix)
+    with open(fd, "wb") as fh:
+        fh.write(data)
+    return Path(name)
+
+
+@SETTINGS
+@given(data=SUBTITLE_LIKE, suffix=st.sampled_from([".srt", ".ass", ".vtt"]))
+def test_subtitle_parser_reads_or_names_the_file(data, suffix):
+    path = _file(data, suffix)
+    try:
+        lines = parse_subtitles(path, film_duration=60.0)
+        assert all(0 <= ln.start <= ln.end <= 60.0 for ln in lines)
+    except CinecutError as exc:
+        assert str(path) in str(exc) and "\n" not in str(exc)
+    finally:
+        path.unlink()
+
+
+@SETTINGS
+@given(data=st.one_of(st.binary(max_size=300), st.text(max_size=300).map(lambda t: t.encode("utf-8", "surrogatepass"))))
+def test_manifest_loader_reads_or_names_the_file(data):
+    path = _file(data, ".json")
+    try:
+        load_manifest(path)
+    except CinecutError as exc:
+        assert str(path) in str(exc)
+    finally:
+        path.unlink()
+
+
+MSGPACK_VALUES = st.recursive(
+    st.none() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+)
+
+
+@SETTINGS
+@given(data=st.one_of(st.binary(max_size=300), MSGPACK_VALUES.map(msgpack.packb)))
+def test_msgpack_loaders_treat_junk_as_a_miss(data):
+    path = _file(data, ".msgpack")
+    try:
+        assert scenes.load(path) is None or isinstance(scenes.load(path), scenes.SceneDescFile)
+        with Journal(path, {"model": "m"}) as journal:  # never raises: junk is discarded
+            assert isinstance(journal.records, dict)
+    finally:
+        path.unlink()

@@ -63,6 +63,7 @@ CHAT_HANDLERS = {
 class Describer(Protocol):
     backend: str
     identity: str  # what the cache is keyed on besides the film and the prompt
+    concurrency: int  # frames asked at once
 
     def ask(self, image: Path, prompt: str, attempt: int) -> str: ...
 
@@ -131,6 +132,7 @@ def _messages(image: Path, prompt: str) -> list[dict[str, Any]]:
 class HeuristicDescriber:
     backend = "heuristic"
     identity = ""
+    concurrency = 1
 
     def ask(self, image: Path, prompt: str, attempt: int) -> str:  # pragma: no cover - never asked
         raise NotImplementedError
@@ -328,7 +330,7 @@ def describe_all(
                 len(todo),
             )
             key_of = {id(kf): key for (kf, _), key in zip(frames, keys, strict=True)}
-            workers = getattr(describer, "concurrency", 1)
+            workers = describer.concurrency
             progress = Progress(len(todo), time.perf_counter())
             try:
                 for kf, desc in _describe_many(describer, todo, prompt, vision["retries"], workers):

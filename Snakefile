@@ -1,6 +1,6 @@
 # cinecut: a feature film in, a trailer out. Every stage is a file target.
 # Stages (rules/*.smk): demo film -> source stamp + dialogue -> analysis -> scene
-# descriptions -> structure -> narrative -> manifest -> conform -> QC -> report figures
+# descriptions -> structure -> narrative -> music bed -> manifest -> conform -> QC -> report figures
 # and the editor's timeline.
 from snakemake.utils import min_version
 
@@ -19,6 +19,7 @@ include: "rules/source.smk"
 include: "rules/analysis.smk"
 include: "rules/vision.smk"
 include: "rules/story.smk"
+include: "rules/music.smk"
 include: "rules/conform.smk"
 include: "rules/report.smk"
 include: "rules/timeline.smk"

@@ -13,6 +13,7 @@ from snakemake.settings.types import RerunTrigger
 from snakemake.utils import validate
 
 from cinecut import anchors as cinecut_anchors
+from cinecut import music as cinecut_music
 from cinecut import scenes as cinecut_scenes
 from cinecut import source as cinecut_source
 from cinecut import vision as cinecut_vision
@@ -214,3 +215,24 @@ def get_structure_prompt(wildcards):
     if config["structure"]["backend"] == "heuristic":
         return ""
     return cinecut_anchors.prompts_hash()
+
+
+@functools.cache
+def _music_signature():
+    try:
+        return cinecut_music.library_signature(config["music"]["folder"])
+    except CinecutError as exc:
+        raise WorkflowError(str(exc))
+
+
+def get_music_signature(wildcards):
+    """Names, sizes and mtimes of the music folder's files: a new track rescans it."""
+    return _music_signature()
+
+
+def get_music_library(wildcards):
+    return (
+        {"library": f"{RESULTS}/music_library.json"}
+        if config["music"]["folder"]
+        else {}
+    )

@@ -5,8 +5,16 @@ rule conform:
     input:
         manifest=f"{RESULTS}/{{film}}/TRAILER_MANIFEST.json",
         stamp=f"{RESULTS}/{{film}}/source.json",
+        bed=f"{RESULTS}/{{film}}/music.wav",
     output:
-        f"{RESULTS}/{{film}}/trailer.mp4",
+        trailer=f"{RESULTS}/{{film}}/trailer.mp4",
+        stems=multiext(
+            f"{RESULTS}/{{film}}/stems/",
+            "dialogue.wav",
+            "voiceover.wav",
+            "music.wav",
+            "sfx.wav",
+        ),
     log:
         "logs/conform/{film}.log",
     benchmark:

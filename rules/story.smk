@@ -55,6 +55,9 @@ rule manifest:
     input:
         narrative=f"{RESULTS}/{{film}}/narrative.json",
         stamp=f"{RESULTS}/{{film}}/source.json",
+        dialogue=f"{RESULTS}/{{film}}/dialogue.json",
+        music=f"{RESULTS}/{{film}}/music.json",
+        bed=f"{RESULTS}/{{film}}/music.wav",
     output:
         f"{RESULTS}/{{film}}/TRAILER_MANIFEST.json",
     log:
@@ -71,5 +74,8 @@ rule manifest:
         title=get_title,
         tagline=get_tagline,
         length=config["trailer"]["length"],
+        fps=config["trailer"]["fps"],
+        snap=config["music"]["snap"],
+        voiceover=config["sound"]["voiceover"],
     script:
         "../scripts/write_manifest.py"

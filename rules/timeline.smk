@@ -1,4 +1,5 @@
-# The cut as a timeline for editors: OTIO, CMX 3600 EDL and FCP 7 XML of the manifest.
+# The cut as a timeline for editors: OTIO, CMX 3600 EDL and FCP 7 XML of the manifest,
+# and the vibe's grade as a .cube LUT to apply to the source clips.
 
 
 localrules:
@@ -13,6 +14,7 @@ rule timeline:
         otio=f"{RESULTS}/{{film}}/timeline/{{film}}.otio",
         edl=f"{RESULTS}/{{film}}/timeline/{{film}}.edl",
         xml=f"{RESULTS}/{{film}}/timeline/{{film}}.xml",
+        lut=f"{RESULTS}/{{film}}/timeline/{{film}}.cube",
     log:
         "logs/timeline/{film}.log",
     conda:

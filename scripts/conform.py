@@ -1,5 +1,7 @@
 """Snakemake script: render TRAILER_MANIFEST.json -> trailer.mp4."""
 
+from pathlib import Path
+
 from cinecut import conform, models
 from cinecut.manifest import load_manifest
 from cinecut.runner import run_script
@@ -10,15 +12,17 @@ def main(sm):
     stamp = models.load(models.Stamp, sm.input.stamp)
     conform.check_against_film(manifest, stamp, sm.input.manifest)
     fps = conform.output_rate(stamp, sm.params.fps)
+    width, height = conform.output_size(stamp, sm.params.width, sm.params.height)
     conform.render(
         manifest,
         stamp,
-        sm.output[0],
-        sm.params.width,
-        sm.params.height,
+        sm.output.trailer,
+        width,
+        height,
         fps,
         preset=sm.params.preset,
         font_dir=sm.params.font_dir,
+        stems_dir=Path(sm.output.stems[0]).parent,
     )
 
 

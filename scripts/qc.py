@@ -3,6 +3,7 @@
 import logging
 
 from cinecut import models
+from cinecut.conform import output_size
 from cinecut.errors import CinecutError
 from cinecut.manifest import load_manifest
 from cinecut.qc import measure
@@ -14,7 +15,8 @@ def main(sm):
     manifest = load_manifest(sm.input.manifest)
     stamp = models.load(models.Stamp, sm.input.stamp)
     target = get_vibe(manifest.vibe).loudness
-    report = measure(sm.input.trailer, manifest, sm.params.width, sm.params.height, target, stamp.has_audio)
+    width, height = output_size(stamp, sm.params.width, sm.params.height)
+    report = measure(sm.input.trailer, manifest, stamp, width, height, target)
     for check in report.checks:
         logging.info("%s %s: %s (expected %s)", "ok  " if check.ok else "FAIL", check.name, check.value, check.expected)
     failed = [c.name for c in report.checks if not c.ok]

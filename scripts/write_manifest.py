@@ -1,19 +1,27 @@
 """Snakemake script: choose the cut -> TRAILER_MANIFEST.json."""
 
-from cinecut import models
+from cinecut import models, music
+from cinecut.conform import output_rate
 from cinecut.manifest import plan_manifest
 from cinecut.runner import run_script
 from cinecut.vibes import get_vibe
 
 
 def main(sm):
+    stamp = models.load(models.Stamp, sm.input.stamp)
     manifest = plan_manifest(
         models.load(models.Narrative, sm.input.narrative),
-        models.load(models.Stamp, sm.input.stamp),
+        stamp,
         get_vibe(sm.params.vibe),
         sm.params.title,
         sm.params.tagline,
         sm.params.length,
+        fps=output_rate(stamp, sm.params.fps),
+        music=models.load(music.MusicPlan, sm.input.music),
+        music_file=sm.input.bed,
+        snap=sm.params.snap,
+        lines=models.load(models.Dialogue, sm.input.dialogue).lines,
+        voiceover=sm.params.voiceover,
     )
     models.save(manifest, sm.output[0])
 

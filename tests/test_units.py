@@ -243,3 +243,17 @@ def test_readme_vibe_table_is_the_code():
         assert cells[5] == f"{vibe.loudness:g}"
         assert cells[6] == f"{vibe.tempo[0]}–{vibe.tempo[1]}"
         assert cells[7] == vibe.transition
+        face = vibe.title_font.removesuffix(".ttf").replace("DejaVu", "DejaVu ").replace("-", " ")
+        assert cells[8] == face + (", capitals" if vibe.title_capitals else "")
+
+
+def test_output_size_keeps_the_films_aspect_when_asked():
+    from cinecut.conform import output_size
+    from cinecut.models import Stamp
+
+    stamp = Stamp(film="f", mtime_ns=1, size=1, duration=1, width=853, height=480, fps="25", has_audio=False,
+                  audio_channels=0)  # fmt: skip
+    assert output_size(stamp, 1920, 1080) == (1920, 1080)
+    assert output_size(stamp, 0, 0) == (852, 480)  # even, as H.264 in 4:2:0 needs
+    assert output_size(stamp, 0, 720) == (1280, 720)
+    assert output_size(stamp, 1280, 0) == (1280, 720)

@@ -25,6 +25,19 @@ def remove_stale(target: Path) -> None:
             stale.unlink(missing_ok=True)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _publish(tmp: Path, target: Path, mode: int) -> None:
+    """Give the temporary the permissions a plain open() would have (mkstemp and mkdtemp
+    make them private to the owner), then move it into place."""
+    os.chmod(tmp, mode & ~_umask())
+    os.replace(tmp, target)
+
+
 @contextmanager
 def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside `target`; move it into place on success."""
@@ -36,7 +49,7 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        os.replace(tmp_path, target)
+        _publish(tmp_path, target, 0o666)
     finally:
         tmp_path.unlink(missing_ok=True)
 
@@ -52,7 +65,7 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
         yield tmp
         if target.exists():
             shutil.rmtree(target)
-        os.replace(tmp, target)
+        _publish(tmp, target, 0o777)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)

@@ -15,12 +15,13 @@ from fractions import Fraction
 from pathlib import Path
 
 import ffmpeg as ffm  # ffmpeg-python: builds the filter graph and escapes its values
+import numpy as np
 
-from . import atomic, media
+from . import atomic, grade, media, sound
 from .errors import CinecutError
 from .manifest import Manifest, Segment
 from .models import Stamp
-from .vibes import get_vibe
+from .vibes import Vibe, get_vibe
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +52,33 @@ def place_segments(manifest: Manifest, fps: Fraction) -> list[Placement]:
     return placements
 
 
+STANDARD_RATES = [Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30),
+                  Fraction(48), Fraction(50), Fraction(60000, 1001), Fraction(60)]  # fmt: skip
+
+
 def output_rate(stamp: Stamp, configured: float) -> Fraction:
+    """The configured rate, else the film's: snapped to the standard rate within 1.5% (a
+    variable-rate film's average, e.g. 29.83 from a phone, becomes 29.97), else 25."""
     if configured > 0:
         return Fraction(configured).limit_denominator(1001)
     rate = Fraction(stamp.fps)
-    return rate if 12 <= rate <= 60 else Fraction(25)
+    nearest = min(STANDARD_RATES, key=lambda r: abs(r - rate))
+    if abs(nearest - rate) <= Fraction(15, 1000) * rate:
+        return nearest
+    return rate.limit_denominator(1001) if 12 <= rate <= 60 else Fraction(25)
+
+
+def output_size(stamp: Stamp, width: int, height: int) -> tuple[int, int]:
+    """The configured size; 0 for both = the film's own, 0 for one = keep the film's aspect."""
+    if width and height:
+        return width, height
+    if not width and not height:
+        width, height = stamp.width, stamp.height
+    elif not width:
+        width = round(height * stamp.width / stamp.height)
+    else:
+        height = round(width * stamp.height / stamp.width)
+    return max(width // 2 * 2, 2), max(height // 2 * 2, 2)
 
 
 def font_path(name: str, font_dir: str = "") -> str:
@@ -64,15 +87,6 @@ def font_path(name: str, font_dir: str = "") -> str:
         if path.is_file():
             return str(path)
     raise CinecutError(name, "font not found; install fonts-dejavu-core or set font_dir in config.yaml")
-
-
-def _apply_chain(stream, chain: str):
-    """Apply a filter chain written as 'name=k=v:k=v,name2=...' (the vibe grades)."""
-    for part in filter(None, chain.split(",")):
-        name, _, args = part.partition("=")
-        kwargs = dict(kv.split("=", 1) for kv in args.split(":") if kv) if args else {}
-        stream = stream.filter(name, **kwargs)
-    return stream
 
 
 def _picture(stream, w: int, h: int, fps: Fraction, frames: int):
@@ -102,10 +116,12 @@ def _silence(samples: int, key: int):
     return _generated(f"anullsrc=r={AUDIO_RATE}:cl=stereo", key).filter("atrim", end_sample=samples)
 
 
-def _card(p: Placement, w: int, h: int, fps: Fraction, font: str, colour: str, text_dir: Path):
+def _card(p: Placement, w: int, h: int, fps: Fraction, font: str, vibe: Vibe, text_dir: Path):
     video = _generated(f"color=c=black:s={w}x{h}:r={fps}", p.first_frame).filter("trim", end_frame=p.frames)
+    colour = vibe.title_colour
     if p.segment.kind == "title":
-        lines = (p.segment.text or "").splitlines()
+        text = p.segment.text or ""
+        lines = (text.upper() if vibe.title_capitals else text).splitlines()
         size = h // 11
         for i, line in enumerate(lines):
             text_file = text_dir / f"card{p.first_frame}_{i}.txt"
@@ -170,6 +186,7 @@ def build_command(
     font = font_path(vibe.title_font, font_dir)
     placements = place_segments(manifest, fps)
     transitions = fit_transitions(placements, stamp, fps) + [("cut", 0)]
+    lut = grade.write_cube(vibe.grade, text_dir / f"{vibe.name}.cube", title=vibe.name)
     videos, audios, lengths = [], [], []
     for i, p in enumerate(placements):
         seg = p.segment
@@ -177,7 +194,7 @@ def build_command(
         head = half if into == "dissolve" else 0  # film before the in point, under the dissolve
         tail = half_out if out_of == "dissolve" else 0  # film after the out point
         if seg.kind != "clip":
-            video, audio = _card(p, width, height, fps, font, vibe.title_colour, text_dir)
+            video, audio = _card(p, width, height, fps, font, vibe, text_dir)
         else:
             # Accurate input seek per clip; one decoder thread each keeps memory down
             # (48 clips from a 720p film: 0.77 GB instead of 1.1 GB, same speed).
@@ -189,7 +206,7 @@ def build_command(
                 t=f"{frames / fps + 1.0:.6f}",
                 threads=1,
             )
-            video = _apply_chain(_picture(src.video, width, height, fps, frames), vibe.grade)
+            video = _picture(src.video, width, height, fps, frames).filter("lut3d", file=str(lut), interp="tetrahedral")
             if stamp.has_audio and seg.film_audio:
                 skip = round(Fraction(head) / fps * AUDIO_RATE)
                 audio = (
@@ -270,19 +287,58 @@ def render(
     fps: Fraction,
     preset: str = "fast",
     font_dir: str = "",
+    stems_dir: str | Path | None = None,
 ) -> None:
+    """Picture and the film's sound in one ffmpeg pass; then the four stems (sound.py),
+    the mix, and the loudness pass. Stems go to `stems_dir` when given."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     target = get_vibe(manifest.vibe).loudness
     with (
         atomic.atomic_path(out, suffix=".mp4") as tmp,
-        tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as scratch,
+        tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as scratch_dir,
     ):
-        picture = Path(scratch) / "picture.mov"
-        cmd = build_command(manifest, stamp, picture, Path(scratch), width, height, fps, preset, font_dir)
+        scratch = Path(scratch_dir)
+        picture = scratch / "picture.mov"
+        cmd = build_command(manifest, stamp, picture, scratch, width, height, fps, preset, font_dir)
         log.info("conform: %d segments at %dx%d %s fps", len(manifest.segments), width, height, fps)
         media.run(cmd, manifest.film, "rendering the trailer")
-        normalise_loudness(picture, tmp, target)
+        placements = place_segments(manifest, fps)
+        total = placements[-1].first_sample + placements[-1].samples
+        dialogue = media.decode_audio(picture, AUDIO_RATE, 2)
+        dialogue = np.pad(dialogue, ((0, max(total - len(dialogue), 0)), (0, 0)))[:total]
+        if manifest.music is not None:
+            bed = media.decode_audio(manifest.music.file, AUDIO_RATE, 2)
+        else:
+            log.warning("conform: the manifest has no music; the music stem is silent")
+            bed = np.zeros((AUDIO_RATE, 2), np.float32)
+        timeline = sound.spans(manifest, fps, fit_transitions(placements, stamp, fps))
+        paths = sound.build_stems(manifest, timeline, dialogue, bed, scratch)
+        mix, ducked = scratch / "mix.wav", scratch / "music_ducked.wav"
+        media.run(sound.mix_command(paths, mix, ducked), manifest.film, "mixing the stems")
+        normalise_loudness(picture, mix, tmp, target)
+        if stems_dir is not None:
+            stems_dir = Path(stems_dir)
+            for name in sound.STEMS:
+                src = ducked if name == "music" else paths[name]
+                with atomic.atomic_path(stems_dir / f"{name}.wav") as stem_tmp:
+                    media.run(
+                        [
+                            "ffmpeg",
+                            "-v",
+                            "error",
+                            "-y",
+                            "-i",
+                            str(src),
+                            "-c:a",
+                            "pcm_s24le",
+                            "-f",
+                            "wav",
+                            str(stem_tmp),
+                        ],
+                        src,
+                        f"writing the {name} stem",
+                    )
 
 
 TRUE_PEAK = -2.0  # dBTP asked of loudnorm
@@ -318,9 +374,10 @@ def measure_loudnorm(path: Path, target: float) -> dict[str, str]:
         raise CinecutError(path, "loudness measurement gave no result") from exc
 
 
-def normalise_loudness(picture: Path, out: Path, target: float) -> None:
-    """Second pass: linear gain to the target, a limiter for the peaks; video copied."""
-    m = measure_loudnorm(picture, target)
+def normalise_loudness(picture: Path, mix: Path, out: Path, target: float) -> None:
+    """Second pass over the mix: linear gain to the target, a limiter for the peaks; the
+    picture's video copied."""
+    m = measure_loudnorm(mix, target)
     if m.get("input_i") in (None, "-inf"):  # silence: nothing to normalise
         chain = "anull"
     else:
@@ -339,10 +396,12 @@ def normalise_loudness(picture: Path, out: Path, target: float) -> None:
             "-y",
             "-i",
             str(picture),
+            "-i",
+            str(mix),
             "-map",
             "0:v:0",
             "-map",
-            "0:a:0",
+            "1:a:0",
             "-c:v",
             "copy",
             "-af",

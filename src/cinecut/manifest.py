@@ -7,13 +7,17 @@ segment of an invalid edit.
 
 from __future__ import annotations
 
+import bisect
+import math
+from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from . import models
-from .models import Candidate, Narrative, Stamp
+from .models import Candidate, DialogueLine, Narrative, Stamp
+from .music import MusicPlan
 from .vibes import Vibe, target_length
 
 MANIFEST_VERSION = 1
@@ -67,6 +71,35 @@ class Segment(BaseModel):
         return float(self.duration)  # type: ignore[arg-type]
 
 
+class MusicCue(BaseModel):
+    """The music bed under the whole trailer, and its beats on the trailer timeline."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: str  # the bed as conform plays it from the trailer's first frame (music.wav)
+    source: str  # the library track it was cut from, or "synthesised"
+    bpm: float
+    beats: list[float]
+    snapped: str = ""  # how many cuts the plan put on a beat
+
+
+class VoiceLine(BaseModel):
+    """A line of the film's dialogue heard over other pictures (voice-over)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str
+    source_in: float = Field(ge=0)
+    source_out: float = Field(ge=0)
+    at: float = Field(ge=0)  # where it starts on the trailer timeline, seconds
+
+    @model_validator(mode="after")
+    def _ordered(self) -> VoiceLine:
+        if self.source_out <= self.source_in:
+            raise ValueError("source_out must be after source_in")
+        return self
+
+
 class Manifest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -79,6 +112,8 @@ class Manifest(BaseModel):
     target_seconds: float
     backends: dict[str, str] = {}  # which backend produced the descriptions and the anchors
     segments: list[Segment] = Field(min_length=1)
+    music: MusicCue | None = None
+    voiceover: list[VoiceLine] = []
 
 
 def _pick(pool: list[Candidate], budget: float, dialogue_share: float) -> list[Candidate]:
@@ -100,8 +135,106 @@ def _pick(pool: list[Candidate], budget: float, dialogue_share: float) -> list[C
     return chosen
 
 
-def plan_manifest(narrative: Narrative, stamp: Stamp, vibe: Vibe, title: str, tagline: str, length: float) -> Manifest:
-    """Three acts: set-up in film order, escalation in film order, climax rising to its money shot."""
+# How long a card may become when its end moves onto a beat, seconds.
+CARD_RANGE = {"title": (2.0, 5.0), "black": (0.5, 1.5)}
+MIN_CLIP = 0.5
+
+
+def _with_frames(seg: Segment, frames: int, fps: Fraction) -> Segment:
+    seconds = float(Fraction(frames) / fps)
+    if seg.kind == "clip":
+        return seg.model_copy(update={"source_out": round(float(seg.source_in) + seconds, 6)})  # type: ignore[arg-type]
+    return seg.model_copy(update={"duration": round(seconds, 6)})
+
+
+def snap_to_beats(
+    segments: list[Segment], ranges: list[tuple[float, float]], beats: list[float], fps: Fraction
+) -> tuple[list[Segment], int]:
+    """Whole frames for every segment, and each segment's end (the next cut) moved onto the
+    nearest beat its range allows. Beats are trailer time: only clip out-points and card
+    lengths change, never where a clip starts in the film. Returns (segments, cuts snapped)."""
+    beat_frames = sorted({round(Fraction(b).limit_denominator(100000) * fps) for b in beats})
+    out, t, snapped = [], 0, 0
+    for seg, (low, high) in zip(segments, ranges, strict=True):
+        natural = t + max(round(seg.length * fps), 1)
+        lo, hi = t + max(math.ceil(low * fps - 1e-6), 1), t + math.floor(high * fps + 1e-6)
+        options = beat_frames[bisect.bisect_left(beat_frames, lo) : bisect.bisect_right(beat_frames, hi)]
+        end = min(options, key=lambda f: (abs(f - natural), f)) if options else natural
+        snapped += bool(options)
+        out.append(_with_frames(seg, end - t, fps))
+        t = end
+    return out, snapped
+
+
+def _length_range(seg: Segment, cand: Candidate | None) -> tuple[float, float]:
+    if seg.kind != "clip" or cand is None:
+        return CARD_RANGE.get(seg.kind, (seg.length, seg.length))
+    start = float(seg.source_in)  # type: ignore[arg-type]
+    low = cand.min_end if cand.min_end is not None else start + MIN_CLIP
+    high = cand.max_end if cand.max_end is not None else cand.shot_end
+    return max(min(low, cand.end) - start, MIN_CLIP), max(high, cand.end) - start
+
+
+def plan_voiceover(segments: list[Segment], lines: list[DialogueLine], count: int, before: float) -> list[VoiceLine]:
+    """Up to `count` of the film's strongest lines spoken `before` the climax, in film order,
+    over stretches of acts 1-2 where no clip speaks (picture-only clips, clips without a
+    line, the title card). Later lines would give the ending away."""
+    heard = {s.dialogue for s in segments if s.kind == "clip" and s.film_audio and s.dialogue}
+    pool = [ln for ln in lines if 0.8 <= ln.end - ln.start <= 6.0 and ln.text not in heard and ln.end <= before]
+    chosen = sorted(sorted(pool, key=lambda ln: (-ln.intensity, ln.start))[:count], key=lambda ln: ln.start)
+    # Quiet stretches: runs of segments before the climax whose own sound carries no line.
+    windows, t, run_start = [], 0.0, None
+    for seg in segments:
+        quiet = seg.kind == "title" or (seg.kind == "clip" and (not seg.dialogue or not seg.film_audio))
+        if seg.kind == "black" or (seg.kind == "clip" and seg.act == 3):
+            quiet = False
+        if quiet and run_start is None:
+            run_start = t
+        if not quiet and run_start is not None:
+            windows.append((run_start + 0.3, t - 0.2))
+            run_start = None
+        if seg.kind == "black" or (seg.kind == "clip" and seg.act == 3):
+            break
+        t += seg.length
+    if run_start is not None:
+        windows.append((run_start + 0.3, t - 0.2))
+    placed, free_from = [], 0.0
+    for ln in chosen:
+        span = (ln.end - ln.start) + 0.15
+        for a, b in windows:
+            at = max(a, free_from)
+            if at + span <= b:
+                placed.append(
+                    VoiceLine(
+                        text=ln.text,
+                        source_in=round(max(ln.start - 0.05, 0), 4),
+                        source_out=round(ln.end + 0.1, 4),
+                        at=round(at, 4),
+                    )
+                )
+                free_from = at + span + 0.8
+                break
+    return placed
+
+
+def plan_manifest(
+    narrative: Narrative,
+    stamp: Stamp,
+    vibe: Vibe,
+    title: str,
+    tagline: str,
+    length: float,
+    fps: Fraction | None = None,
+    music: MusicPlan | None = None,
+    music_file: str = "",
+    snap: bool = True,
+    lines: list[DialogueLine] | None = None,
+    voiceover: int = 0,
+) -> Manifest:
+    """Three acts: set-up in film order, escalation in film order, climax rising to its money shot.
+
+    With `fps`, every segment is a whole number of frames, and with `music` the cuts land on
+    its beats (`snap`); `voiceover` lines of `lines` are laid over acts 1-2."""
     target = target_length(vibe, stamp.duration, length)
     cards = TITLE_SECONDS + SILENCE_SECONDS + END_CARD_SECONDS
     picture = max(target - cards, target * 0.5)
@@ -139,8 +272,10 @@ def plan_manifest(narrative: Narrative, stamp: Stamp, vibe: Vibe, title: str, ta
     # only: in act 2 they would stall the escalation); the climax is all hard cuts.
     within = (vibe.transition, vibe.transition if vibe.transition == "dissolve" else "cut", "cut")
 
+    source_of: dict[int, Candidate] = {}
+
     def clip(c: Candidate, act: int, transition: str) -> Segment:
-        return Segment(
+        seg = Segment(
             kind="clip",
             act=act,
             source_in=c.start,
@@ -153,6 +288,8 @@ def plan_manifest(narrative: Narrative, stamp: Stamp, vibe: Vibe, title: str, ta
             transition=transition,
             reasons=c.reasons,
         )
+        source_of[id(seg)] = c
+        return seg
 
     def act_clips(n: int, first: str) -> list[Segment]:
         return [clip(c, n + 1, first if i == 0 else within[n]) for i, c in enumerate(acts[n])]
@@ -178,6 +315,20 @@ def plan_manifest(narrative: Narrative, stamp: Stamp, vibe: Vibe, title: str, ta
             kind="title", duration=END_CARD_SECONDS, text=end_text, transition="fade_black", reasons=["closing title"]
         )
     )
+    cue = None
+    if fps is not None:
+        ranges = [_length_range(seg, source_of.get(id(seg))) for seg in segments]
+        beats = music.beats if music is not None and snap else []
+        segments, snapped = snap_to_beats(segments, ranges, beats, fps)
+        if music is not None:
+            cue = MusicCue(
+                file=music_file,
+                source=music.source,
+                bpm=music.bpm,
+                beats=music.beats,
+                snapped=f"{snapped} of {len(segments)} cuts on a beat" if snap else "snapping off",
+            )
+    voice = plan_voiceover(segments, lines or [], voiceover, narrative.structure.climax) if stamp.has_audio else []
     return Manifest(
         film=stamp.film,
         fingerprint=stamp.fingerprint,
@@ -187,6 +338,8 @@ def plan_manifest(narrative: Narrative, stamp: Stamp, vibe: Vibe, title: str, ta
         target_seconds=round(target, 3),
         backends=narrative.backends,
         segments=segments,
+        music=cue,
+        voiceover=voice,
     )
 
 

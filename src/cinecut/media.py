@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import subprocess
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+
+import numpy as np
 
 from .errors import CinecutError
 
@@ -112,3 +115,50 @@ def escape_filter_value(text: str) -> str:
     for ch in ("\\", "'", ":", ",", ";", "[", "]", "="):
         text = text.replace(ch, "\\" + ch)
     return text
+
+
+def decode_audio(
+    path: str | Path, rate: int, channels: int, start: float = 0.0, duration: float | None = None, stream: int = 0
+) -> np.ndarray:
+    """Decode audio to float32 samples, shape (n, channels), resampled and down-/up-mixed by
+    ffmpeg (so any file ffmpeg reads works: wav, flac, mp3, m4a, opus, a film's 5.1)."""
+    cmd = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error"]
+    if start > 0:
+        cmd += ["-ss", f"{start:.6f}"]
+    if duration is not None:
+        cmd += ["-t", f"{duration:.6f}"]
+    cmd += ["-i", str(path), "-map", f"0:a:{stream}", "-vn", "-ac", str(channels), "-ar", str(rate)]
+    cmd += ["-f", "f32le", "-acodec", "pcm_f32le", "-"]
+    log.info("run: %s", " ".join(cmd))
+    proc = subprocess.run(cmd, capture_output=True)
+    if proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise CinecutError(path, f"decoding audio failed: {err[-1] if err else proc.returncode}")
+    return np.frombuffer(proc.stdout, np.float32).reshape(-1, channels).copy()
+
+
+def loudness(path: Path) -> tuple[float, float]:
+    """EBU R128 integrated loudness (LUFS) and true peak (dBTP) via ffmpeg's ebur128."""
+    err = run_stderr(
+        [
+            "ffmpeg",
+            "-hide_banner",
+            "-nostats",
+            "-nostdin",
+            "-i",
+            str(path),
+            "-map",
+            "0:a:0",
+            "-af",
+            "ebur128=peak=true",
+            "-f",
+            "null",
+            "-",
+        ],
+        path,
+        "measuring loudness",
+    )
+    summary = err[err.rfind("Summary:") :]
+    i = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
+    peak = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
+    return (float(i.group(1)) if i else float("nan"), float(peak.group(1)) if peak else float("nan"))

@@ -115,6 +115,10 @@ class Candidate(Artefact):
     beat: str | None
     dialogue: str | None
     film_audio: bool = True  # False: the clip's own sound would cut a dialogue line
+    # How far the clip's end may move (to land a cut on a beat) without cutting its own
+    # line or catching the next one; None: anywhere in the shot past MIN_CLIP.
+    min_end: float | None = None
+    max_end: float | None = None
     description: str
     reasons: list[str]
 

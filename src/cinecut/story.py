@@ -109,6 +109,31 @@ def zone_of(t: float, s: Structure) -> str | None:
     return None
 
 
+def _free_stretch(shot: Shot, lines: list[DialogueLine]) -> tuple[float, float]:
+    """The part of a shot without a whole line: lines there cross an edge of the shot."""
+    free_start, free_end = shot.start, shot.end
+    for ln in _lines_in(lines, shot.start, shot.end):
+        if ln.start <= shot.start:
+            free_start = max(free_start, ln.end)
+        if ln.end >= shot.end:
+            free_end = min(free_end, ln.start)
+    return free_start, free_end
+
+
+def end_range(shot: Shot, start: float, end: float, said: str | None, lines: list[DialogueLine]) -> tuple[float, float]:
+    """Where a clip's end may go (to land a cut on a beat): never before its own line ends,
+    never into the next line, never out of its shot."""
+    later = [ln.start for ln in _lines_in(lines, end, shot.end) if ln.start >= end - 0.2 and ln.text != said]
+    if said:
+        own = max((ln.end for ln in lines if ln.text == said and start <= ln.start < end), default=end)
+        low = min(own + 0.1, end)
+    else:
+        low = start + MIN_CLIP
+    # A clip already crossing a line (picture only) may take the whole shot.
+    high = min([shot.end] + [t - 0.1 for t in later if t - 0.1 >= end])
+    return round(min(low, end), 4), round(max(high, end), 4)
+
+
 def _window(
     shot: Shot, centre: float, length: float, lines: list[DialogueLine]
 ) -> tuple[float, float, str | None, bool]:
@@ -126,12 +151,7 @@ def _window(
         end = min(shot.end, max(line.end + 0.2, start + length))
         return start, end, line.text, True
     length = min(length, shot.end - shot.start)
-    free_start, free_end = shot.start, shot.end  # every line here crosses an edge of the shot
-    for ln in _lines_in(lines, shot.start, shot.end):
-        if ln.start <= shot.start:
-            free_start = max(free_start, ln.end)
-        if ln.end >= shot.end:
-            free_end = min(free_end, ln.start)
+    free_start, free_end = _free_stretch(shot, lines)
     if free_end - free_start >= MIN_CLIP:
         span = min(length, free_end - free_start)
         start = min(max(centre - span / 2, free_start), free_end - span)
@@ -196,6 +216,7 @@ def build_narrative(
                 dialogue=said,
                 description=desc.visual_content,
                 film_audio=film_audio,
+                **dict(zip(("min_end", "max_end"), end_range(shot, start, end, said, dialogue.lines), strict=True)),
                 reasons=[f"{name} {value:.2f}" for name, value in top]
                 + [zone_reason]
                 + ([] if film_audio else ["film sound off: it would cut a dialogue line"]),

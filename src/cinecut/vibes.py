@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .grade import Grade
+
 
 @dataclass(frozen=True)
 class Vibe:
@@ -12,12 +14,17 @@ class Vibe:
     clip_seconds: tuple[float, float, float]  # typical clip length in acts 1, 2, 3
     act_share: tuple[float, float, float]  # share of the trailer per act
     dialogue_weight: float  # how much a line raises a clip's score, and dialogue_share
-    grade: str  # ffmpeg colour filters applied to every clip
+    grade: Grade  # the look, applied to every clip as a 3D LUT (grade.py)
     loudness: float  # integrated loudness target, LUFS
     title_colour: str
     title_font: str  # fonts-dejavu-core face
     tempo: tuple[int, int]  # music tempo range, BPM (used by the music stage)
     transition: str  # between clips of acts 1 and 2: cut | dissolve | fade_black | fade_white
+
+    @property
+    def title_capitals(self) -> bool:
+        """Hard-edged vibes set their cards in capitals."""
+        return self.name in CAPITALS
 
     @property
     def dialogue_share(self) -> float:
@@ -29,6 +36,7 @@ def _v(name, length, clips, share, dlg, grade, lufs, colour, font, tempo, transi
     return Vibe(name, length, clips, share, dlg, grade, lufs, colour, font, tempo, transition)
 
 
+CAPITALS = {"action", "crime", "horror", "mystery", "sci-fi", "thriller", "war"}
 SERIF, SANS, SANS_BOLD = "DejaVuSerif-Bold.ttf", "DejaVuSans.ttf", "DejaVuSans-Bold.ttf"
 VIBES: dict[str, Vibe] = {
     v.name: v
@@ -39,7 +47,7 @@ VIBES: dict[str, Vibe] = {
             (2.2, 1.5, 0.9),
             (0.25, 0.4, 0.35),
             0.3,
-            "eq=contrast=1.15:saturation=1.1,colorbalance=rs=0.05:bs=-0.05:rh=0.05:bh=-0.08",
+            Grade(contrast=1.15, saturation=1.1, shadows=(-0.04, 0.02, 0.06), highlights=(0.07, 0.02, -0.06)),
             -14,
             "white",
             SANS_BOLD,
@@ -52,7 +60,7 @@ VIBES: dict[str, Vibe] = {
             (3.0, 2.0, 1.2),
             (0.3, 0.4, 0.3),
             0.4,
-            "eq=contrast=1.08:saturation=1.2,colorbalance=rm=0.04:bm=-0.03",
+            Grade(contrast=1.08, saturation=1.2, highlights=(0.06, 0.03, -0.04)),
             -15,
             "#ffd27f",
             SERIF,
@@ -65,7 +73,7 @@ VIBES: dict[str, Vibe] = {
             (2.5, 1.8, 1.2),
             (0.3, 0.4, 0.3),
             0.5,
-            "eq=saturation=1.35:brightness=0.03",
+            Grade(saturation=1.35, gamma=1.05),
             -15,
             "#ffe14d",
             SANS_BOLD,
@@ -78,7 +86,7 @@ VIBES: dict[str, Vibe] = {
             (3.0, 2.4, 1.8),
             (0.35, 0.4, 0.25),
             0.8,
-            "eq=saturation=1.15:brightness=0.04:gamma=1.05",
+            Grade(saturation=1.15, gamma=1.08, lift=0.02, highlights=(0.03, 0.02, -0.01)),
             -15,
             "#fff3b0",
             SANS_BOLD,
@@ -91,7 +99,7 @@ VIBES: dict[str, Vibe] = {
             (3.0, 2.0, 1.2),
             (0.3, 0.4, 0.3),
             0.6,
-            "eq=contrast=1.12:saturation=0.8,colorbalance=gs=0.03:gm=0.02",
+            Grade(contrast=1.12, saturation=0.8, shadows=(-0.02, 0.03, 0.0), highlights=(0.02, 0.03, -0.02)),
             -16,
             "#d9d9d9",
             SERIF,
@@ -104,7 +112,7 @@ VIBES: dict[str, Vibe] = {
             (4.0, 3.2, 2.5),
             (0.35, 0.4, 0.25),
             0.9,
-            "eq=saturation=0.95",
+            Grade(contrast=1.06, saturation=0.9, shadows=(-0.01, 0.0, 0.03)),
             -18,
             "white",
             SANS,
@@ -117,7 +125,7 @@ VIBES: dict[str, Vibe] = {
             (4.0, 3.0, 2.2),
             (0.35, 0.4, 0.25),
             0.8,
-            "eq=contrast=1.05:saturation=0.9,colorbalance=rm=0.03:bm=-0.02",
+            Grade(contrast=1.02, saturation=0.88, lift=0.05, highlights=(0.04, 0.02, -0.02)),
             -17,
             "#f0e6d2",
             SERIF,
@@ -130,7 +138,7 @@ VIBES: dict[str, Vibe] = {
             (3.0, 2.2, 1.6),
             (0.35, 0.4, 0.25),
             0.6,
-            "eq=saturation=1.2:brightness=0.04",
+            Grade(saturation=1.2, gamma=1.06, highlights=(0.03, 0.02, -0.02)),
             -16,
             "#ffe9a8",
             SANS_BOLD,
@@ -143,7 +151,7 @@ VIBES: dict[str, Vibe] = {
             (3.5, 2.4, 1.5),
             (0.3, 0.4, 0.3),
             0.5,
-            "eq=saturation=1.2:gamma=1.05,colorbalance=bs=0.06:rh=0.04",
+            Grade(saturation=1.2, gamma=1.05, shadows=(0.02, -0.02, 0.07), highlights=(0.05, 0.03, -0.02)),
             -15,
             "#e8d9ff",
             SERIF,
@@ -156,7 +164,9 @@ VIBES: dict[str, Vibe] = {
             (4.0, 3.0, 2.0),
             (0.35, 0.4, 0.25),
             0.7,
-            "eq=saturation=0.75:contrast=1.05,colorbalance=rm=0.05:gm=0.02:bm=-0.05",
+            Grade(
+                contrast=1.05, saturation=0.7, lift=0.03, shadows=(0.03, 0.01, -0.03), highlights=(0.06, 0.03, -0.05)
+            ),
             -17,
             "#e6d3a3",
             SERIF,
@@ -169,7 +179,7 @@ VIBES: dict[str, Vibe] = {
             (3.5, 2.0, 0.8),
             (0.35, 0.35, 0.3),
             0.4,
-            "eq=saturation=0.6:contrast=1.2:brightness=-0.05,colorbalance=gs=0.04:bs=0.05",
+            Grade(contrast=1.2, saturation=0.6, gamma=0.9, shadows=(-0.02, 0.03, 0.05)),
             -18,
             "#b30000",
             SERIF,
@@ -182,7 +192,7 @@ VIBES: dict[str, Vibe] = {
             (2.5, 1.8, 1.2),
             (0.3, 0.4, 0.3),
             0.3,
-            "eq=saturation=1.3:contrast=1.08",
+            Grade(contrast=1.08, saturation=1.3, shadows=(0.05, -0.02, 0.06)),
             -14,
             "#ff66cc",
             SANS_BOLD,
@@ -195,7 +205,7 @@ VIBES: dict[str, Vibe] = {
             (3.5, 2.5, 1.5),
             (0.35, 0.4, 0.25),
             0.6,
-            "eq=saturation=0.8:brightness=-0.03,colorbalance=bs=0.06:bm=0.03",
+            Grade(saturation=0.8, gamma=0.95, shadows=(-0.02, 0.01, 0.07), highlights=(0.0, 0.02, 0.03)),
             -17,
             "#a8c8ff",
             SERIF,
@@ -208,7 +218,7 @@ VIBES: dict[str, Vibe] = {
             (4.0, 3.0, 2.2),
             (0.35, 0.4, 0.25),
             0.8,
-            "eq=saturation=1.05:gamma=1.08,colorbalance=rm=0.06:rh=0.04",
+            Grade(saturation=1.05, gamma=1.08, lift=0.03, highlights=(0.06, 0.01, 0.02)),
             -17,
             "#ffd6e0",
             SERIF,
@@ -221,7 +231,7 @@ VIBES: dict[str, Vibe] = {
             (3.0, 2.0, 1.2),
             (0.3, 0.4, 0.3),
             0.4,
-            "eq=contrast=1.1:saturation=0.9,colorbalance=bs=0.08:gs=0.03:rh=0.04",
+            Grade(contrast=1.1, saturation=0.9, shadows=(-0.03, 0.03, 0.08), highlights=(0.0, 0.03, 0.05)),
             -15,
             "#7fe0ff",
             SANS,
@@ -234,7 +244,7 @@ VIBES: dict[str, Vibe] = {
             (3.0, 1.8, 1.0),
             (0.3, 0.4, 0.3),
             0.5,
-            "eq=contrast=1.12:saturation=0.85,colorbalance=bs=0.06:rh=0.05:bh=-0.04",
+            Grade(contrast=1.12, saturation=0.85, shadows=(-0.03, 0.01, 0.06), highlights=(0.05, 0.01, -0.04)),
             -16,
             "white",
             SANS_BOLD,
@@ -247,7 +257,7 @@ VIBES: dict[str, Vibe] = {
             (3.0, 2.0, 1.2),
             (0.3, 0.4, 0.3),
             0.5,
-            "eq=saturation=0.55:contrast=1.18,colorbalance=gm=0.03",
+            Grade(contrast=1.18, saturation=0.55, lift=0.03, shadows=(0.0, 0.02, 0.0)),
             -15,
             "#c8c8b4",
             SERIF,
@@ -260,7 +270,7 @@ VIBES: dict[str, Vibe] = {
             (3.5, 2.5, 1.5),
             (0.35, 0.4, 0.25),
             0.5,
-            "eq=saturation=0.9:contrast=1.08,colorbalance=rm=0.08:gm=0.03:bm=-0.08",
+            Grade(contrast=1.08, saturation=0.9, shadows=(0.03, 0.01, -0.03), highlights=(0.08, 0.03, -0.08)),
             -16,
             "#f2c77f",
             SERIF,

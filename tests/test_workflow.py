@@ -192,36 +192,6 @@ def _read(path) -> str:
         return ""
 
 
-@pytest.mark.parametrize(
-    "case",
-    ["missing film", "not media", "bad subtitles"],
-)
-def test_bad_input_stops_with_one_line_naming_the_file(tmp_path, case):
-    work = copy_workflow(tmp_path / "w")
-    (work / "films").mkdir()
-    film = work / "films/movie.mp4"
-    overrides = {"film": "films/movie.mp4"}
-    if case == "not media":
-        film.write_text("this is not a film\n" * 100)
-    elif case == "bad subtitles":
-        subprocess.run(
-            ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=320x180:d=3", "-c:v", "libx264", str(film)],
-            check=True,
-        )
-        (work / "films/movie.srt").write_bytes(b"\x00\x01\x02 junk \xff" * 50)
-        overrides["subtitles"] = "films/movie.srt"
-    args = [f"{k}={v}" for k, v in overrides.items()]
-    proc = snakemake(work, "trailer.mp4", "--config", *args, check=False)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode != 0
-    errors = [line for line in output.splitlines() if line.startswith("cinecut error")]
-    assert len(errors) == 1, output[-3000:]
-    named = "films/movie.srt" if case == "bad subtitles" else "films/movie.mp4"
-    assert named in errors[0]
-    assert "Traceback" not in output
-    assert not (work / "trailer.mp4").exists()
-
-
 def test_disabling_the_params_trigger_is_refused(demo_build):
     proc = snakemake(demo_build, "-n", "--rerun-triggers", "mtime", check=False)
     assert proc.returncode != 0

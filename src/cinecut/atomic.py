@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .errors import CinecutError
+
 
 def remove_stale(target: Path) -> None:
     """Remove temporaries that a killed earlier run left beside `target` (`.<name>.*`)."""
@@ -72,11 +74,14 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
 
 
 def write_bytes(target: str | Path, data: bytes) -> None:
-    with atomic_path(target) as tmp:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+    try:
+        with atomic_path(target) as tmp:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+    except OSError as exc:  # a full disk or a read-only folder: say which file
+        raise CinecutError(target, f"cannot write: {exc.strerror or exc}") from exc
 
 
 def write_text(target: str | Path, text: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import atomic
 from .errors import CinecutError
 
 log = logging.getLogger(__name__)
@@ -162,3 +164,13 @@ def loudness(path: Path) -> tuple[float, float]:
     i = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
     peak = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
     return (float(i.group(1)) if i else float("nan"), float(peak.group(1)) if peak else float("nan"))
+
+
+def write_wav(path: str | Path, samples: np.ndarray, rate: int, subtype: str = "PCM_16") -> None:
+    """A WAV file, written atomically. Encoded in memory first: libsndfile reports a full
+    disk only as "System error", a Python write names the problem."""
+    import soundfile
+
+    buffer = io.BytesIO()
+    soundfile.write(buffer, samples, rate, subtype=subtype, format="WAV")
+    atomic.write_bytes(path, buffer.getvalue())

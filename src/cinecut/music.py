@@ -11,9 +11,8 @@ import logging
 from pathlib import Path
 
 import numpy as np
-import soundfile
 
-from . import atomic, media
+from . import media
 from .errors import CinecutError
 from .models import Artefact
 from .vibes import Vibe
@@ -238,8 +237,7 @@ def synthesised_bed(vibe: Vibe, length: float) -> tuple[np.ndarray, MusicPlan]:
 
 
 def write_bed(samples: np.ndarray, path: str | Path) -> None:
-    with atomic.atomic_path(path, suffix=".wav") as tmp:
-        soundfile.write(tmp, samples, RATE, subtype="PCM_16", format="WAV")
+    media.write_wav(path, samples, RATE)
 
 
 def plan_music(vibe: Vibe, length: float, library: Library | None) -> tuple[np.ndarray, MusicPlan]:

@@ -181,7 +181,9 @@ def film_is_still(manifest: Manifest, placements: list[Placement], fps: Fraction
         return True
     start = float(p.segment.source_in) + max(span[0] - float(p.first_frame / fps), 0.0)  # type: ignore[arg-type]
     frames = _thumbs(manifest.film, start=start, frames=max(int((span[1] - span[0]) * float(fps)), 2))
-    return len(frames) < 2 or float(np.abs(np.diff(frames, axis=0)).max()) < 2.0
+    # Mean change per frame under a grey level: what freezedetect's -50 dB calls frozen,
+    # with room for the film's compression noise.
+    return len(frames) < 2 or float(np.abs(np.diff(frames, axis=0)).mean(axis=(1, 2)).max()) < 1.0
 
 
 def measure(
@@ -201,6 +203,8 @@ def measure(
     expected = (plan[-1].first_frame + plan[-1].frames) / float(fps) if plan else 0.0
     lufs, peak = media.loudness(trailer) if audio else (float("nan"), float("nan"))
     black, frozen = black_and_frozen(trailer) if video else ([], [])
+    # A stretch still running at the end has no end time: it ends with the trailer.
+    black, frozen = ([(a, min(b, vdur)) for a, b in spans] for spans in (black, frozen))
     allowed = intended_dark(manifest, stamp, fps) if fps else []
     stray_black = _outside(black, allowed, slack=frame)
     stray_frozen = [

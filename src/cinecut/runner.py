@@ -46,6 +46,11 @@ def run_script(snakemake: Any, main: Callable[[Any], None]) -> None:
         logging.getLogger(rule).error("%s", exc)
         print(f"cinecut error [{rule}]: {exc}", file=console, flush=True)
         sys.exit(1)
+    except OSError as exc:  # the disk, not the code: a full disk, a read-only folder
+        where = exc.filename or (snakemake.output[0] if snakemake.output else rule)
+        logging.getLogger(rule).error("%s\n%s", exc, traceback.format_exc())
+        print(f"cinecut error [{rule}]: {where}: {exc.strerror or exc}", file=console, flush=True)
+        sys.exit(1)
     except Exception as exc:  # noqa: BLE001 - last line of defence, logged in full
         logging.getLogger(rule).error("unexpected error\n%s", traceback.format_exc())
         print(

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import pyloudnorm
-import soundfile
 from scipy import signal
 
 from . import media
@@ -223,7 +222,7 @@ def build_stems(
     paths = {}
     for name, stem in [*levelled.items(), ("key", key)]:
         paths[name] = scratch / f"{name}.wav"
-        soundfile.write(paths[name], stem, RATE, subtype="FLOAT", format="WAV")
+        media.write_wav(paths[name], stem, RATE, subtype="FLOAT")
     return paths
 
 

@@ -70,10 +70,26 @@ def label_emotion(text: str) -> tuple[str, float]:
     return best, round(min(intensity, 1.0), 3)
 
 
+def _utf16_without_bom(raw: bytes) -> str | None:
+    """UTF-16 text saved without a byte-order mark: its NULs are the high bytes of ASCII
+    characters, all at odd offsets (little-endian) or all at even ones (big-endian)."""
+    head = raw[:4096]
+    for encoding, zeros, letters in (("utf-16-le", head[1::2], head[0::2]), ("utf-16-be", head[0::2], head[1::2])):
+        if zeros.count(0) > 0.9 * len(zeros) and letters.count(0) < 0.05 * len(letters):
+            try:
+                return raw.decode(encoding)
+            except UnicodeDecodeError:
+                return None
+    return None
+
+
 def _read_text(path: Path) -> str:
     raw = path.read_bytes()
     if b"\x00" in raw[:4096] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise CinecutError(path, "subtitles look like binary data, not text")
+        text = _utf16_without_bom(raw)
+        if text is None:
+            raise CinecutError(path, "subtitles look like binary data, not text")
+        return text
     for encoding in ("utf-8-sig", "utf-16", "cp1252"):
         if encoding == "utf-16" and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
             continue

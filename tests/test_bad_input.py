@@ -1,0 +1,235 @@
+"""The bad-input corpus: whatever users have on their disks, each case with its expected
+outcome: a trailer that passes QC, or one line `cinecut error [...]: <file>: <problem>`
+and a non-zero exit, never a traceback. Films run together through one film sheet with
+--keep-going (one Snakemake start for all), config cases as dry runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import SNAKEMAKE, copy_workflow, snakemake
+
+SMALL = {"trailer": {"width": 320, "height": 180, "preset": "ultrafast"}}
+TWO_SHOTS = (
+    "testsrc2=s={size}:r=25:d={half},format={pix}[a];"
+    "mandelbrot=s={size}:r=25,trim=duration={half},setpts=PTS-STARTPTS,format={pix}[b];"
+    "[a][b]concat=n=2{post}[v]"
+)
+
+
+def film(path: Path, seconds: float = 8, size: str = "320x180", audio: bool = True, post: str = "",
+         codec: tuple = ("libx264", "-preset", "ultrafast"), pix: str = "yuv420p") -> Path:  # fmt: skip
+    graph = TWO_SHOTS.format(size=size, half=seconds / 2, post=post, pix=pix)
+    cmd = ["ffmpeg", "-v", "error", "-y", "-filter_complex", graph]
+    cmd += ["-f", "lavfi", "-i", f"sine=f=300:d={seconds}"] if audio else []
+    cmd += ["-map", "[v]"] + (["-map", "0:a"] if audio else [])
+    cmd += ["-c:v", *codec, str(path)]
+    subprocess.run(cmd, check=True)
+    return path
+
+
+SRT = "1\n00:00:01,000 --> 00:00:02,500\nRun! Now!\n\n2\n00:00:05,000 --> 00:00:06,500\nI never saw the light.\n"
+
+
+def make_corpus(films: Path) -> dict[str, tuple[str, str, str]]:
+    """name -> (film, subtitles, expected): 'trailer' or the text the one error line must name."""
+    films.mkdir()
+    ok = film(films / "plain.mp4")
+    cases: dict[str, tuple[str, str, str]] = {}
+
+    def case(name: str, path: Path, subs: Path | None = None, expected: str = "trailer") -> None:
+        cases[name] = (
+            str(path.relative_to(films.parent)),
+            str(subs.relative_to(films.parent)) if subs else "",
+            expected,
+        )
+
+    # Films that must give a trailer. Every character that ffmpeg's filter graphs,
+    # Snakemake's wildcards or a shell could trip on, in one name.
+    odd_name = films / 'a: b, [c] {d}; it\'s "ü 映画" $HOME.mp4'
+    odd_name.write_bytes(ok.read_bytes())
+    case("spaces, quotes, colon, comma, brackets, non-ASCII in the name", odd_name)
+    case("2 s film", film(films / "short.mp4", seconds=2))
+    still = films / "still.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=1", "-frames:v", "1",
+                    str(films / "still.png")], check=True)  # fmt: skip
+    subprocess.run(["ffmpeg", "-v", "error", "-loop", "1", "-i", str(films / "still.png"), "-t", "8", "-c:v",
+                    "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(still)], check=True)  # fmt: skip
+    case("one static frame, no audio", still)
+    odd = film(films / "odd.mkv", size="853x479", post=",setsar=4/3", codec=("ffv1",), pix="yuv444p")
+    case("odd size (853x479), non-square pixels, FFV1", odd)
+    case("huge (4096x2160), 4:4:4, no audio", film(films / "huge.mp4", seconds=2, size="4096x2160", audio=False,
+                                                  pix="yuv444p"))  # fmt: skip
+    broken = bytearray(
+        film(films / "breaks.mp4", seconds=10, codec=("libx264", "-movflags", "+faststart")).read_bytes()
+    )
+    start = len(broken) // 5
+    broken[start : start + len(broken) // 2] = os.urandom(len(broken) // 2)  # video breaks after ~10%
+    (films / "breaks.mp4").write_bytes(bytes(broken))
+    case("decode errors after 10%", films / "breaks.mp4")
+    # Subtitles that are odd but readable: parsed (checked at the dialogue stage).
+    for name, data in [
+        ("empty subtitles", b""),
+        ("UTF-16 without BOM", SRT.encode("utf-16-le")),
+        ("negative, overlapping, absurd times",
+         b"1\n-00:00:01,000 --> 00:00:02,000\nBefore!\n\n2\n00:00:01,500 --> 00:00:03,000\nOverlap.\n\n"
+         b"3\n00:00:02,000 --> 99:00:00,000\nForever.\n\n4\n00:00:07,000 --> 00:00:06,000\nBackwards.\n"),
+        ("longer than the film", (SRT + "\n3\n01:00:00,000 --> 01:00:02,000\nLate.\n").encode()),
+    ]:  # fmt: skip
+        subs = films / f"{name}.srt"
+        subs.write_bytes(data)
+        copy = films / f"{name}.mp4"
+        copy.write_bytes(ok.read_bytes())
+        case(name, copy, subs, expected="dialogue")
+    # Films that must stop with one line naming them.
+    (films / "zero.mp4").write_bytes(b"")
+    case("zero-byte film", films / "zero.mp4", expected="films/zero.mp4")
+    (films / "text.mp4").write_text("not a film\n" * 50)
+    case("text named .mp4", films / "text.mp4", expected="films/text.mp4")
+    whole = film(films / "whole.mp4", seconds=8)  # moov at the end: cut it off
+    (films / "truncated.mp4").write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    whole.unlink()
+    case("truncated mp4 (no moov)", films / "truncated.mp4", expected="films/truncated.mp4")
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=d=5", str(films / "audio.m4a")], check=True)
+    case("audio only", films / "audio.m4a", expected="films/audio.m4a")
+    junk = films / "junk.srt"
+    junk.write_bytes(b"\x00\x01\x02 junk \xff" * 50)
+    copy = films / "junk subs.mp4"
+    copy.write_bytes(ok.read_bytes())
+    case("binary junk subtitles", copy, junk, expected="films/junk.srt")
+    case("missing film", films / "nowhere.mp4", expected="films/nowhere.mp4")
+    ok.unlink()
+    return cases
+
+
+def test_bad_input_corpus(tmp_path):
+    work = copy_workflow(tmp_path / "w", sheet="films.tsv", **SMALL)
+    cases = make_corpus(work / "films")
+    rows = ["film\tsubtitles\tvibe\ttitle\ttagline"] + [f"{f}\t{s}\tthriller\t\t" for f, s, _ in cases.values()]
+    (work / "films.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    targets = [
+        f"results/{Path(f).stem}/dialogue.json" if e == "dialogue" else f"trailers/{Path(f).stem}.mp4"
+        for f, _, e in cases.values()
+    ]
+    proc = snakemake(work, "--keep-going", *targets, check=False, timeout=1200)
+    output = proc.stdout + proc.stderr
+    errors = [line for line in output.splitlines() if line.startswith("cinecut error")]
+    outcomes, handled = {}, 0
+    for name, (path, _, expected) in cases.items():
+        stem = Path(path).stem
+        if expected == "trailer":
+            qc = work / "results" / stem / "qc.json"
+            ok = (work / "trailers" / f"{stem}.mp4").exists() and json.loads(qc.read_text())["passed"]
+            outcomes[name] = "trailer, QC passed" if ok else "NO TRAILER"
+        elif expected == "dialogue":
+            lines = json.loads((work / "results" / stem / "dialogue.json").read_text())["lines"]
+            ok = all(0 <= ln["start"] < ln["end"] <= 8.0 for ln in lines) and (name == "empty subtitles") != bool(lines)
+            outcomes[name] = f"{len(lines)} lines, all within the film" if ok else f"WRONG: {lines}"
+        else:
+            named = [e for e in errors if expected in e]
+            ok = len(named) == 1 and not (work / "trailers" / f"{stem}.mp4").exists()
+            outcomes[name] = named[0] if named else "NO ERROR LINE"
+        handled += ok
+    tracebacks = output.count("Traceback")
+    print(f"\nbad-input corpus: {len(cases)} cases tried, {handled} handled as expected, {tracebacks} tracebacks")
+    for name, outcome in outcomes.items():
+        print(f"  {name}: {outcome}")
+    assert tracebacks == 0, output[-4000:]
+    assert handled == len(cases), (outcomes, output[-6000:])
+    assert len(errors) == sum(1 for *_, e in cases.values() if e not in ("trailer", "dialogue")), errors
+
+
+@pytest.mark.parametrize(
+    "change, named",
+    [
+        ({"vibe": "jazz"}, "vibe"),
+        ({"vibes": "horror"}, "vibes"),  # a typo: unknown keys are refused, not ignored
+        ({"trailer": {"width": "wide"}}, "width"),
+        ({"music": {"folder": "no/such/folder"}}, "no/such/folder"),
+        ({"vision": {"backend": "llama_cpp", "llama_cpp": {"model": "nowhere/llava.gguf"}}}, "nowhere/llava.gguf"),
+    ],
+)
+def test_bad_config_stops_the_dry_run_naming_the_key(tmp_path, change, named):
+    work = copy_workflow(tmp_path / "w", **SMALL)
+    config = yaml.safe_load((work / "config.yaml").read_text())
+    for key, value in change.items():
+        config[key] = {**config[key], **value} if isinstance(value, dict) else value
+    (work / "config.yaml").write_text(yaml.safe_dump(config))
+    proc = snakemake(work, "-n", check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and named in output and "Traceback" not in output, output[-3000:]
+
+
+def test_a_config_of_one_key_takes_the_schema_defaults(tmp_path):
+    work = copy_workflow(tmp_path / "w")
+    (work / "config.yaml").write_text("vibe: horror\n")
+    proc = snakemake(work, "-n", "trailer.mp4")
+    assert "conform" in proc.stdout and "Traceback" not in proc.stdout + proc.stderr
+
+
+def _small_film_workflow(tmp_path: Path) -> Path:
+    work = copy_workflow(tmp_path / "w", film="films/plain.mp4", **SMALL)
+    (work / "films").mkdir()
+    film(work / "films/plain.mp4")
+    return work
+
+
+def _mount_tmpfs(path: Path, options: str) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+
+
+@pytest.mark.parametrize("disk", ["full", "read-only"])
+def test_full_disk_or_read_only_results_stop_with_one_line(tmp_path, disk):
+    """results/ on a 1 MB file system (the 5 MB music bed cannot fit), or mounted read-only:
+    the run stops with one line saying so, and leaves no partial file behind."""
+    work = _small_film_workflow(tmp_path)
+    results = work / "results"
+    _mount_tmpfs(results, "size=1m" if disk == "full" else "size=1m,ro")
+    try:
+        proc = snakemake(work, "trailer.mp4", check=False)
+        leftovers = [p for p in results.rglob(".*") if p.is_file()]
+        written = sorted(p.name for p in results.rglob("*") if p.is_file())
+    finally:
+        subprocess.run(["umount", "-l", str(results)], check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Traceback" not in output, output[-3000:]
+    if disk == "full":
+        errors = [line for line in output.splitlines() if line.startswith("cinecut error")]
+        assert len(errors) == 1 and "No space left on device" in errors[0], errors or output[-3000:]
+        assert "music.wav" in errors[0], errors
+        assert "source.json" in written and "music.wav" not in written, written
+    else:
+        assert "Read-only file system" in output, output[-3000:]
+    assert not leftovers, leftovers
+    assert not (work / "trailer.mp4").exists()
+
+
+def test_second_invocation_on_the_same_results_is_refused_by_the_lock(tmp_path):
+    """Two `snakemake` runs on one workflow at once: the second stops with Snakemake's lock
+    message; the first finishes with a trailer that passes QC."""
+    import time
+
+    work = _small_film_workflow(tmp_path)
+    first = subprocess.Popen(
+        [*SNAKEMAKE, "--cores", "2", "trailer.mp4"], cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        locks = work / ".snakemake/locks"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (locks.is_dir() and any(locks.iterdir())):
+            time.sleep(0.1)
+        assert first.poll() is None, "the first run ended before the second started"
+        second = snakemake(work, "trailer.mp4", check=False)
+        assert second.returncode != 0
+        assert "cannot be locked" in second.stdout + second.stderr
+        assert first.wait(timeout=600) == 0
+    finally:
+        first.kill()
+    assert json.loads((work / "results/plain/qc.json").read_text())["passed"]

@@ -266,7 +266,8 @@ def test_demo_story_zones_order_and_length(demo_build):
 def test_every_vibe_paces_its_acts_and_validates():
     """For each of the 18 vibes, on a 30-minute film whose shots are long enough for any
     pace: the mean clip length per act is the vibe's (within 15%), lines take at most the
-    vibe's share of each act, the length is the target's, and the manifest validates."""
+    vibe's share of each act, the length is the target's, the closing button follows the
+    title, and the manifest validates."""
     import jsonschema
 
     from cinecut.manifest import plan_manifest
@@ -293,3 +294,7 @@ def test_every_vibe_paces_its_acts_and_validates():
             assert abs(mean - vibe.clip_seconds[act - 1]) <= 0.15 * vibe.clip_seconds[act - 1], (vibe.name, act, mean)
             talk = sum(s.length for s in clips if s.dialogue) / sum(s.length for s in clips)
             assert talk <= vibe.dialogue_share + 0.15, (vibe.name, act, talk)
+        # The closing button: a line from before the climax, after the title.
+        button, card = manifest.segments[-1], manifest.segments[-2]
+        assert card.kind == "title" and button.kind == "clip" and button.beat == "button", vibe.name
+        assert button.dialogue and button.zone != "CLIMAX" and button.length <= 3.5, button

@@ -257,3 +257,20 @@ def test_output_size_keeps_the_films_aspect_when_asked():
     assert output_size(stamp, 0, 0) == (852, 480)  # even, as H.264 in 4:2:0 needs
     assert output_size(stamp, 0, 720) == (1280, 720)
     assert output_size(stamp, 1280, 0) == (1280, 720)
+
+
+def test_written_files_get_the_users_umask_not_private_modes(tmp_path):
+    """mkstemp makes files 0600: results must be readable by whoever shares the folder."""
+    import os
+
+    from cinecut import atomic
+
+    old = os.umask(0o022)
+    try:
+        atomic.write_text(tmp_path / "a.json", "{}")
+        with atomic.atomic_dir(tmp_path / "frames") as folder:
+            (folder / "kf.jpg").write_bytes(b"x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "frames").stat().st_mode & 0o777 == 0o755

@@ -25,6 +25,7 @@ TITLE_SECONDS = 3.0
 END_CARD_SECONDS = 4.0
 SILENCE_SECONDS = 1.0
 TRANSITION_SECONDS = 0.5
+BUTTON_MAX = 3.5  # seconds: the closing button is a sting, not a scene
 
 
 class Segment(BaseModel):
@@ -315,6 +316,19 @@ def plan_manifest(
             kind="title", duration=END_CARD_SECONDS, text=end_text, transition="fade_black", reasons=["closing title"]
         )
     )
+    # The button: after the title, one last line of the film, from before the climax (it
+    # must not give the ending away), short enough to land as a sting.
+    used = {id(c) for act in acts for c in act}
+    spare = [
+        c
+        for c in narrative.candidates
+        if id(c) not in used and c.dialogue and c.film_audio and c.zone != "CLIMAX" and c.end - c.start <= BUTTON_MAX
+    ]
+    if spare:
+        button = max(spare, key=lambda c: c.score)
+        seg = clip(button, 3, "cut")
+        segments.append(seg.model_copy(update={"beat": "button", "reasons": [*seg.reasons, "button after the title"]}))
+        source_of[id(segments[-1])] = button
     cue = None
     if fps is not None:
         ranges = [_length_range(seg, source_of.get(id(seg))) for seg in segments]

@@ -349,24 +349,7 @@ LIMITER_CEILING = TRUE_PEAK - 1.0
 
 def measure_loudnorm(path: Path, target: float) -> dict[str, str]:
     """First loudnorm pass: the audio's measured loudness, range, peak and threshold."""
-    err = media.run_stderr(
-        [
-            "ffmpeg",
-            "-hide_banner",
-            "-nostdin",
-            "-i",
-            str(path),
-            "-map",
-            "0:a:0",
-            "-af",
-            f"loudnorm=I={target}:TP={TRUE_PEAK}:LRA=11:print_format=json",
-            "-f",
-            "null",
-            "-",
-        ],
-        path,
-        "measuring loudness",
-    )
+    err = media.audio_report(path, f"loudnorm=I={target}:TP={TRUE_PEAK}:LRA=11:print_format=json", "measuring loudness")
     start, end = err.rfind("{"), err.rfind("}")
     try:
         return json.loads(err[start : end + 1])

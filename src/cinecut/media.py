@@ -139,27 +139,15 @@ def decode_audio(
     return np.frombuffer(proc.stdout, np.float32).reshape(-1, channels).copy()
 
 
+def audio_report(path: str | Path, audio_filter: str, what: str) -> str:
+    """Run an audio analysis filter (ebur128, loudnorm) over the first audio stream; its stderr."""
+    cmd = ["ffmpeg", "-hide_banner", "-nostats", "-nostdin", "-i", str(path), "-map", "0:a:0", "-af", audio_filter]
+    return run_stderr([*cmd, "-f", "null", "-"], path, what)
+
+
 def loudness(path: Path) -> tuple[float, float]:
     """EBU R128 integrated loudness (LUFS) and true peak (dBTP) via ffmpeg's ebur128."""
-    err = run_stderr(
-        [
-            "ffmpeg",
-            "-hide_banner",
-            "-nostats",
-            "-nostdin",
-            "-i",
-            str(path),
-            "-map",
-            "0:a:0",
-            "-af",
-            "ebur128=peak=true",
-            "-f",
-            "null",
-            "-",
-        ],
-        path,
-        "measuring loudness",
-    )
+    err = audio_report(path, "ebur128=peak=true", "measuring loudness")
     summary = err[err.rfind("Summary:") :]
     i = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
     peak = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)

@@ -23,10 +23,6 @@ from cinecut.errors import CinecutError
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 
 RESULTS = config["results"].rstrip("/")
-if config["music"]["folder"] and not Path(config["music"]["folder"]).is_dir():
-    raise WorkflowError(
-        f"{config['music']['folder']}: music folder not found (config music.folder)"
-    )
 DEMO = {
     "film": "resources/demo/demo.mp4",
     "subtitles": "resources/demo/demo.srt",
@@ -242,7 +238,9 @@ def get_music_library(wildcards):
     )
 
 
-# A missing model file stops the run here, in one line, before any job is planned.
+# A missing music folder or model file stops the run here, in one line, before any job
+# is planned (the same cached checks that the rules' params use).
+_music_signature()
 for _stage in ("vision", "structure"):
     if config[_stage]["backend"] == "llama_cpp":
         _model_identity(_stage)

@@ -18,6 +18,7 @@ from cinecut import scenes as cinecut_scenes
 from cinecut import source as cinecut_source
 from cinecut import vision as cinecut_vision
 from cinecut import zones as cinecut_zones
+from cinecut.journal import remove_finished
 from cinecut.errors import CinecutError
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)

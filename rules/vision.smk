@@ -27,3 +27,9 @@ rule scenedesc:
         journal=lambda wildcards, output: f"{output[0]}.journal",
     script:
         "../scripts/describe_scenes.py"
+
+
+# A journal goes once its msgpack is recorded as done, which is certain only when the run
+# has ended well; until then it stays, so that no answer is ever asked for twice.
+onsuccess:
+    remove_finished(Path(RESULTS).glob("*/*.scenedesc.msgpack.journal"))

@@ -11,6 +11,8 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 
@@ -144,3 +146,47 @@ def film_copy(film_build, tmp_path) -> Path:
 
 
 os.environ.setdefault("PYTHONUNBUFFERED", "1")
+
+
+# ---------------------------------------------------------------- the bad-input ledger
+# Every bad input and injected fault that a test tries is recorded here, and the session
+# ends with one line over all of them (issue: "cases tried, handled, tracebacks").
+
+BAD_INPUT_CASES: list[tuple[str, str, bool]] = []
+TRACEBACKS: list[int] = []  # per run that printed something, the tracebacks in it
+
+
+def record_case(family: str, name: str, handled: bool, output: str = "") -> None:
+    BAD_INPUT_CASES.append((family, name, handled))
+    TRACEBACKS.append(output.count("Traceback"))
+
+
+@contextmanager
+def bad_input_case(family: str, name: str) -> Iterator[list[str]]:
+    """Record one case: handled when the body's assertions all hold. Append whatever the
+    run printed to the yielded list; its tracebacks are counted."""
+    printed: list[str] = []
+    try:
+        yield printed
+    except BaseException:
+        record_case(family, name, False, "".join(printed))
+        raise
+    record_case(family, name, True, "".join(printed))
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if not BAD_INPUT_CASES:
+        return
+    families: dict[str, int] = {}
+    for family, *_ in BAD_INPUT_CASES:
+        families[family] = families.get(family, 0) + 1
+    handled = sum(case[2] for case in BAD_INPUT_CASES)
+    tracebacks = sum(TRACEBACKS)
+    terminalreporter.write_sep("-", "bad input and faults")
+    terminalreporter.write_line(
+        f"{len(BAD_INPUT_CASES)} cases tried, {handled} handled as expected, {tracebacks} tracebacks"
+        f" ({', '.join(f'{family} {n}' for family, n in families.items())})"
+    )
+    for family, name, ok in BAD_INPUT_CASES:
+        if not ok:
+            terminalreporter.write_line(f"  not handled: {family}: {name}")

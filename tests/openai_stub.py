@@ -7,6 +7,7 @@ differ per image. The real server (llama-cpp-python's) is exercised in test_visi
 from __future__ import annotations
 
 import base64
+import collections
 import hashlib
 import json
 import threading
@@ -37,6 +38,7 @@ class StubServer:
     def __init__(self, mode: str = "ok", delay: float = 0.0):
         self.mode, self.delay = mode, delay
         self.requests = 0
+        self.asked: collections.Counter[str] = collections.Counter()  # requests per image
         self.lock = threading.Lock()
         stub = self
 
@@ -46,13 +48,14 @@ class StubServer:
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                url = body["messages"][0]["content"][0]["image_url"]["url"]
+                image = base64.b64decode(url.split(",", 1)[1])
                 with stub.lock:
                     stub.requests += 1
+                    stub.asked[hashlib.sha256(image).hexdigest()[:16]] += 1
                 time.sleep(stub.delay)
                 if stub.mode == "junk":
                     return self._send(b"<html>502 upstream hiccup</html>", "text/html")
-                url = body["messages"][0]["content"][0]["image_url"]["url"]
-                image = base64.b64decode(url.split(",", 1)[1])
                 content = "I see a frame." if stub.mode == "prose" else json.dumps(answer_for(image))
                 reply = {
                     "id": "stub",

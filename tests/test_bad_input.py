@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import SNAKEMAKE, copy_workflow, snakemake
+from conftest import SNAKEMAKE, TRACEBACKS, bad_input_case, copy_workflow, record_case, snakemake
 
 SMALL = {"trailer": {"width": 320, "height": 180, "preset": "ultrafast"}}
 TWO_SHOTS = (
@@ -135,7 +135,9 @@ def test_bad_input_corpus(tmp_path):
             ok = len(named) == 1 and not (work / "trailers" / f"{stem}.mp4").exists()
             outcomes[name] = named[0] if named else "NO ERROR LINE"
         handled += ok
+        record_case("corpus", name, ok)
     tracebacks = output.count("Traceback")
+    TRACEBACKS.append(tracebacks)  # the one run of the whole sheet
     print(f"\nbad-input corpus: {len(cases)} cases tried, {handled} handled as expected, {tracebacks} tracebacks")
     for name, outcome in outcomes.items():
         print(f"  {name}: {outcome}")
@@ -160,16 +162,20 @@ def test_bad_config_stops_the_dry_run_naming_the_key(tmp_path, change, named):
     for key, value in change.items():
         config[key] = {**config[key], **value} if isinstance(value, dict) else value
     (work / "config.yaml").write_text(yaml.safe_dump(config))
-    proc = snakemake(work, "-n", check=False)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode != 0 and named in output and "Traceback" not in output, output[-3000:]
+    with bad_input_case("config", f"{change} names {named}") as printed:
+        proc = snakemake(work, "-n", check=False)
+        output = proc.stdout + proc.stderr
+        printed.append(output)
+        assert proc.returncode != 0 and named in output and "Traceback" not in output, output[-3000:]
 
 
 def test_a_config_of_one_key_takes_the_schema_defaults(tmp_path):
     work = copy_workflow(tmp_path / "w")
     (work / "config.yaml").write_text("vibe: horror\n")
-    proc = snakemake(work, "-n", "trailer.mp4")
-    assert "conform" in proc.stdout and "Traceback" not in proc.stdout + proc.stderr
+    with bad_input_case("config", "every key but one missing: the defaults") as printed:
+        proc = snakemake(work, "-n", "trailer.mp4")
+        printed.append(proc.stdout + proc.stderr)
+        assert "conform" in proc.stdout and "Traceback" not in proc.stdout + proc.stderr
 
 
 def _small_film_workflow(tmp_path: Path) -> Path:
@@ -199,16 +205,18 @@ def test_full_disk_or_read_only_results_stop_with_one_line(tmp_path, disk):
     finally:
         subprocess.run(["umount", "-l", str(results)], check=False)
     output = proc.stdout + proc.stderr
-    assert proc.returncode != 0 and "Traceback" not in output, output[-3000:]
-    if disk == "full":
-        errors = [line for line in output.splitlines() if line.startswith("cinecut error")]
-        assert len(errors) == 1 and "No space left on device" in errors[0], errors or output[-3000:]
-        assert "music.wav" in errors[0], errors
-        assert "source.json" in written and "music.wav" not in written, written
-    else:
-        assert "Read-only file system" in output, output[-3000:]
-    assert not leftovers, leftovers
-    assert not (work / "trailer.mp4").exists()
+    with bad_input_case("disk", f"{disk} results folder") as printed:
+        printed.append(output)
+        assert proc.returncode != 0 and "Traceback" not in output, output[-3000:]
+        if disk == "full":
+            errors = [line for line in output.splitlines() if line.startswith("cinecut error")]
+            assert len(errors) == 1 and "No space left on device" in errors[0], errors or output[-3000:]
+            assert "music.wav" in errors[0], errors
+            assert "source.json" in written and "music.wav" not in written, written
+        else:
+            assert "Read-only file system" in output, output[-3000:]
+        assert not leftovers, leftovers
+        assert not (work / "trailer.mp4").exists()
 
 
 def test_second_invocation_on_the_same_results_is_refused_by_the_lock(tmp_path):
@@ -226,10 +234,12 @@ def test_second_invocation_on_the_same_results_is_refused_by_the_lock(tmp_path):
         while time.monotonic() < deadline and not (locks.is_dir() and any(locks.iterdir())):
             time.sleep(0.1)
         assert first.poll() is None, "the first run ended before the second started"
-        second = snakemake(work, "trailer.mp4", check=False)
-        assert second.returncode != 0
-        assert "cannot be locked" in second.stdout + second.stderr
-        assert first.wait(timeout=600) == 0
+        with bad_input_case("lock", "a second snakemake on the same results") as printed:
+            second = snakemake(work, "trailer.mp4", check=False)
+            printed.append(second.stdout + second.stderr)
+            assert second.returncode != 0
+            assert "cannot be locked" in second.stdout + second.stderr
+            assert first.wait(timeout=600) == 0
+            assert json.loads((work / "results/plain/qc.json").read_text())["passed"]
     finally:
         first.kill()
-    assert json.loads((work / "results/plain/qc.json").read_text())["passed"]

@@ -17,7 +17,7 @@ import llama_cpp  # the suite needs the real build (make test installs it)
 import msgpack
 import pytest
 import yaml
-from conftest import clone_build, copy_workflow, planned_jobs, snakemake
+from conftest import bad_input_case, clone_build, copy_workflow, planned_jobs, snakemake
 from openai_stub import StubServer, answer_for
 
 from cinecut import devmodels, models, scenes, vision
@@ -125,10 +125,11 @@ def test_bad_model_files_are_one_line_errors_naming_the_file(tiny_pair, tmp_path
     for change, named, problem in cases:
         vis = tiny_settings(tiny_pair)
         vis["llama_cpp"].update(change)
-        with pytest.raises(CinecutError) as err:
-            vision.open_describer(vis).close()
-        assert named in str(err.value) and problem in str(err.value)
-        assert "\n" not in str(err.value)
+        with bad_input_case("model files", f"{Path(named).name}: {problem}"):
+            with pytest.raises(CinecutError) as err:
+                vision.open_describer(vis).close()
+            assert named in str(err.value) and problem in str(err.value)
+            assert "\n" not in str(err.value)
 
 
 def test_models_dir_resolves_relative_model_names(tiny_pair, monkeypatch):
@@ -166,31 +167,32 @@ def test_openai_server_down_stops_with_one_line(demo_frames, tmp_path):
         s.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{s.getsockname()[1]}/v1"  # closed again: nothing listens
     vis = settings("openai", openai={"base_url": url, "model": "m", "retries": 1})
-    with pytest.raises(CinecutError) as err:
-        vision.describe_all(*demo_frames, "1:2", vis, tmp_path / "j")
-    assert url in str(err.value) and "unreachable" in str(err.value)
-    assert "0 of 10 frames kept" in str(err.value)
+    with bad_input_case("model servers", "nothing listens"):
+        with pytest.raises(CinecutError) as err:
+            vision.describe_all(*demo_frames, "1:2", vis, tmp_path / "j")
+        assert url in str(err.value) and "unreachable" in str(err.value)
+        assert "0 of 10 frames kept" in str(err.value)
 
 
 def test_openai_server_that_times_out(demo_frames, tmp_path):
-    with StubServer("sleep", delay=3) as stub:
+    with bad_input_case("model servers", "answers too slowly"), StubServer("sleep", delay=3) as stub:
         vis = settings("openai", openai={"base_url": stub.url, "model": "m", "timeout": 0.5, "retries": 1})
         started = time.monotonic()
         with pytest.raises(CinecutError) as err:
             vision.describe_all(*demo_frames, "1:2", vis, tmp_path / "j")
-    assert "did not answer in time (2 tries)" in str(err.value)
-    assert time.monotonic() - started < 15
+        assert "did not answer in time (2 tries)" in str(err.value)
+        assert time.monotonic() - started < 15
 
 
 @pytest.mark.parametrize("mode, error", [("junk", "not a chat completion: <html>"), ("prose", "no JSON object")])
 def test_openai_server_answering_junk_falls_back_per_frame(demo_frames, tmp_path, mode, error):
-    with StubServer(mode) as stub:
+    with bad_input_case("model servers", f"answers {mode}"), StubServer(mode) as stub:
         vis = settings("openai", retries=1, openai={"base_url": stub.url, "model": "m", "retries": 0})
         desc = vision.describe_all(*demo_frames, "1:2", vis, tmp_path / "j")
         assert stub.requests == 2 * len(desc.frames), "one retry per frame, then the fallback"
-    for frame in desc.frames:
-        assert (frame.backend, frame.outcome, frame.attempts) == ("heuristic", "fallback", 2)
-        assert error in frame.error
+        for frame in desc.frames:
+            assert (frame.backend, frame.outcome, frame.attempts) == ("heuristic", "fallback", 2)
+            assert error in frame.error
 
 
 def test_journal_keeps_whole_records_and_drops_a_torn_tail(tmp_path):
@@ -320,6 +322,8 @@ def test_llama_cpp_trailer_end_to_end_and_a_new_model_cascades(demo_build, tiny_
 def test_missing_model_file_stops_the_dry_run_with_one_line(tmp_path):
     work = copy_workflow(tmp_path / "w")
     _set_vision(work, backend="llama_cpp", llama_cpp={"model": "nowhere/llava.gguf", "mmproj": "nowhere/mmproj.gguf"})
-    proc = snakemake(work, "-n", check=False)
-    assert proc.returncode != 0
-    assert "config vision: nowhere/llava.gguf: model file not found" in proc.stdout + proc.stderr
+    with bad_input_case("model files", "a model path that does not exist (dry run)") as printed:
+        proc = snakemake(work, "-n", check=False)
+        printed.append(proc.stdout + proc.stderr)
+        assert proc.returncode != 0
+        assert "config vision: nowhere/llava.gguf: model file not found" in proc.stdout + proc.stderr

@@ -7,15 +7,11 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
-import time
 
 import cv2
 import numpy as np
-import pytest
 from conftest import (
-    SNAKEMAKE,
     copy_workflow,
     ffprobe,
     planned_jobs,
@@ -135,61 +131,17 @@ def test_hand_edited_manifest_reruns_only_what_renders_it(film_copy):
     assert qc["passed"] and qc["clips"] == clips
 
 
-@pytest.mark.parametrize("damage", ["truncate", "garbage"])
-def test_corrupt_scenedesc_is_rebuilt(film_copy, damage):
+def test_truncated_scenedesc_is_rebuilt(film_copy):
+    """(Every other kind of damage loads as a miss too: test_properties.py.)"""
     path = film_copy / "results/lighthouse/lighthouse.scenedesc.msgpack"
     data = path.read_bytes()
-    path.write_bytes(data[: len(data) // 2] if damage == "truncate" else b"\xc1" * 100)
+    path.write_bytes(data[: len(data) // 2])
     proc = snakemake(film_copy, "-n")
     assert "scenedesc" in planned_jobs(proc)
     assert "Params have changed" in proc.stdout
     snakemake(film_copy, "trailer.mp4")
-    assert path.read_bytes()[:1] != b"\xc1" and len(path.read_bytes()) >= len(data) - 64
+    assert len(path.read_bytes()) >= len(data) - 64
     assert planned_jobs(snakemake(film_copy, "-n")) == {}
-
-
-def test_sigkill_during_conform_then_rerun_completes(film_copy):
-    path = film_copy / "results/lighthouse/TRAILER_MANIFEST.json"
-    manifest = json.loads(path.read_text())
-    manifest["title"] = "Killed Once"
-    path.write_text(json.dumps(manifest))
-    log = film_copy / "logs/conform/lighthouse.log"
-    log.unlink()  # the first build's log already says "run: ffmpeg"
-    proc = subprocess.Popen(
-        [*SNAKEMAKE, "--cores", "2", "trailer.mp4"],
-        cwd=film_copy,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and "run: ffmpeg" not in _read(log):
-        time.sleep(0.05)
-    time.sleep(0.5)  # inside the ffmpeg render
-    assert proc.poll() is None, "conform finished before it could be killed"
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    leftovers = [p.name for p in (film_copy / "results/lighthouse").iterdir() if p.name.startswith(".")]
-    assert leftovers, "the kill came before the render wrote anything"
-    # A SIGKILLed Snakemake leaves its lock; Snakemake asks for --unlock, as a user would do.
-    retry = snakemake(film_copy, "trailer.mp4", check=False)
-    assert retry.returncode != 0 and "--unlock" in retry.stdout + retry.stderr
-    snakemake(film_copy, "--unlock")
-    snakemake(film_copy, "trailer.mp4")
-    qc = json.loads((film_copy / "results/lighthouse/qc.json").read_text())
-    assert qc["passed"]
-    video, audio, fps = stream_durations(film_copy / "trailer.mp4")
-    assert abs(video - audio) <= 1 / fps + 1e-3
-    # The killed render's temporaries were hidden (dot names) and are gone after the rerun.
-    assert all(name.startswith(".trailer.mp4.") for name in leftovers)
-    assert not [p for p in (film_copy / "results/lighthouse").iterdir() if p.name.startswith(".")]
-
-
-def _read(path) -> str:
-    try:
-        return path.read_text()
-    except OSError:
-        return ""
 
 
 def test_disabling_the_params_trigger_is_refused(demo_build):

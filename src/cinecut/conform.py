@@ -342,6 +342,7 @@ def render(
 
 
 TRUE_PEAK = -2.0  # dBTP asked of loudnorm
+PEAK_LIMIT = -1.0  # dBTP the delivered trailer must not exceed (what QC checks)
 # The limiter runs on loudnorm's 192 kHz output, so it limits (nearly) true peaks; its
 # ceiling sits 1 dB lower still because AAC encoding adds overshoot.
 LIMITER_CEILING = TRUE_PEAK - 1.0
@@ -359,15 +360,29 @@ def measure_loudnorm(path: Path, target: float) -> dict[str, str]:
 
 def normalise_loudness(picture: Path, mix: Path, out: Path, target: float) -> None:
     """Second pass over the mix: linear gain to the target, a limiter for the peaks; the
-    picture's video copied."""
+    picture's video copied. Sharp transients (a hit, a whoosh) can overshoot the limiter by
+    2 dB or more once AAC-encoded, so the encoded peak is measured, and the audio encoded
+    again with the ceiling lowered by the excess when it is over PEAK_LIMIT."""
     m = measure_loudnorm(mix, target)
+    ceiling = LIMITER_CEILING
+    for _ in range(3):
+        _encode_normalised(picture, mix, out, target, m, ceiling)
+        peak = media.loudness(out)[1]
+        if not peak > PEAK_LIMIT:  # also when silent (-inf) or unmeasurable (nan)
+            return
+        excess = peak - PEAK_LIMIT + 0.5
+        log.info("conform: true peak %.1f dBTP once encoded; the limiter %.1f dB lower", peak, excess)
+        ceiling -= excess
+
+
+def _encode_normalised(picture: Path, mix: Path, out: Path, target: float, m: dict[str, str], ceiling: float) -> None:
     if m.get("input_i") in (None, "-inf"):  # silence: nothing to normalise
         chain = "anull"
     else:
         chain = (
             f"loudnorm=I={target}:TP={TRUE_PEAK}:LRA=11:measured_I={m['input_i']}:measured_TP={m['input_tp']}"
             f":measured_LRA={m['input_lra']}:measured_thresh={m['input_thresh']}:offset={m['target_offset']}"
-            f":linear=true,alimiter=limit={10 ** (LIMITER_CEILING / 20):.4f}:level=false"
+            f":linear=true,alimiter=limit={10 ** (ceiling / 20):.4f}:level=false"
         )
     media.run(
         [

@@ -2,6 +2,7 @@
 import ast
 import csv
 import functools
+import glob
 import re
 from pathlib import Path
 
@@ -32,7 +33,7 @@ DEMO = {
 }
 
 
-def _film_entry(film, subtitles="", vibe="", title="", tagline=""):
+def _film_entry(film, subtitles="", vibe="", title="", tagline="", length=""):
     stem = Path(film).stem
     return stem, {
         "film": film,
@@ -42,10 +43,11 @@ def _film_entry(film, subtitles="", vibe="", title="", tagline=""):
         or config["title"]
         or stem.replace("_", " ").replace("-", " ").title(),
         "tagline": tagline or config["tagline"],
+        "length": float(length) if length else config["trailer"]["length"],
     }
 
 
-SHEET_COLUMNS = ("film", "subtitles", "vibe", "title", "tagline")
+SHEET_COLUMNS = ("film", "subtitles", "vibe", "title", "tagline", "length")
 
 
 def _read_sheet(path):
@@ -69,6 +71,21 @@ def _read_sheet(path):
     return [{k: row.get(k) or "" for k in SHEET_COLUMNS} for row in rows]
 
 
+def _glob_films(pattern):
+    """Films matching `pattern` (`**` spans folders), each with the subtitles beside it
+    that share its name (.srt, then .ass, then .vtt), if any."""
+    films = [
+        path
+        for path in sorted(glob.glob(pattern, recursive=True))
+        if Path(path).suffix.lower() in cinecut_source.FILM_SUFFIXES
+    ]
+    if not films:
+        raise WorkflowError(f"config film_glob: {pattern}: no film matches (mkv, mp4, avi, mov, webm)")
+    for film in films:
+        beside = (Path(film).with_suffix(s) for s in cinecut_source.SUBTITLE_SUFFIXES)
+        yield film, next((str(p) for p in beside if p.is_file()), "")
+
+
 def _read_films():
     """The main film (config `film`, or the demo) plus every row of the film sheet."""
     films = {}
@@ -76,6 +93,8 @@ def _read_films():
     subtitles = config["subtitles"] if config["film"] else DEMO["subtitles"]
     demo_title = "" if config["film"] else config["title"] or DEMO["title"]
     entries = [_film_entry(main, subtitles, title=demo_title)]
+    if config["film_glob"]:
+        entries += [_film_entry(film, subs) for film, subs in _glob_films(config["film_glob"])]
     if config["sheet"]:
         entries += [_film_entry(**row) for row in _read_sheet(config["sheet"])]
     for stem, entry in entries:
@@ -141,6 +160,11 @@ def get_title(wildcards):
 
 def get_tagline(wildcards):
     return FILMS[wildcards.film]["tagline"]
+
+
+def get_length(wildcards):
+    """Target trailer length (s): the sheet's column, else config trailer.length."""
+    return FILMS[wildcards.film]["length"]
 
 
 def get_scenedesc_repair(wildcards):

@@ -39,7 +39,7 @@ rule music:
         runtime=10,
     params:
         vibe=get_vibe,
-        length=config["trailer"]["length"],
+        length=get_length,
         folder=config["music"]["folder"],
     script:
         "../scripts/plan_music.py"

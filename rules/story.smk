@@ -73,7 +73,7 @@ rule manifest:
         vibe=get_vibe,
         title=get_title,
         tagline=get_tagline,
-        length=config["trailer"]["length"],
+        length=get_length,
         fps=config["trailer"]["fps"],
         snap=config["music"]["snap"],
         voiceover=config["sound"]["voiceover"],

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import SNAKEMAKE, TRACEBACKS, bad_input_case, copy_workflow, record_case, snakemake
+from conftest import SNAKEMAKE, TRACEBACKS, bad_input_case, copy_workflow, planned_jobs, record_case, snakemake
 
 SMALL = {"trailer": {"width": 320, "height": 180, "preset": "ultrafast"}}
 TWO_SHOTS = (
@@ -167,6 +167,27 @@ def test_bad_config_stops_the_dry_run_naming_the_key(tmp_path, change, named):
         output = proc.stdout + proc.stderr
         printed.append(output)
         assert proc.returncode != 0 and named in output and "Traceback" not in output, output[-3000:]
+
+
+def test_film_glob_takes_every_film_with_its_subtitles_and_refuses_an_empty_match(tmp_path):
+    work = copy_workflow(tmp_path / "w", film_glob="catalogue/**/*", **SMALL)
+    (work / "catalogue/noir").mkdir(parents=True)
+    for name in ("harbour.mkv", "noir/alley.mp4", "noir/alley.srt", "notes.txt"):
+        (work / "catalogue" / name).write_bytes(b"")  # `-n` only looks at names, mtimes and sizes
+    proc = snakemake(work, "-n")
+    assert planned_jobs(proc)["stamp"] == 3, proc.stderr  # the demo, harbour and alley; not notes.txt
+    assert "input: catalogue/noir/alley.srt" in proc.stdout + proc.stderr, "the subtitles beside the film"
+    with bad_input_case("config", "a film_glob that matches no film") as printed:
+        proc = snakemake(work, "-n", "--config", "film_glob=nowhere/*.mkv", check=False)
+        printed.append(output := proc.stdout + proc.stderr)
+        assert proc.returncode != 0 and "config film_glob: nowhere/*.mkv: no film matches" in output, output[-2000:]
+    (work / "films.tsv").write_text("film\tlength\ncatalogue/harbour.mkv\t90 s\n")
+    config = yaml.safe_load((work / "config.yaml").read_text())
+    (work / "config.yaml").write_text(yaml.safe_dump({**config, "film_glob": "", "sheet": "films.tsv"}))
+    with bad_input_case("config", "a sheet length that is not a number") as printed:
+        proc = snakemake(work, "-n", check=False)
+        printed.append(output := proc.stdout + proc.stderr)
+        assert proc.returncode != 0 and "films.tsv: line 2: length:" in output, output[-2000:]
 
 
 def test_a_config_of_one_key_takes_the_schema_defaults(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import subprocess
 from fractions import Fraction
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from cinecut.conform import AUDIO_RATE, place_segments
 from cinecut.errors import CinecutError
 from cinecut.manifest import Manifest, Segment, load_manifest
 from cinecut.source import MISSING, signature
-from cinecut.subtitles import label_emotion, parse_subtitles
+from cinecut.subtitles import build_dialogue, label_emotion, parse_subtitles
 from cinecut.vibes import VIBES, target_length
 
 
@@ -64,6 +65,30 @@ def test_utf16_subtitles(tmp_path):
     path = tmp_path / "s.srt"
     path.write_bytes("1\n00:00:01,000 --> 00:00:02,000\nÇa va ?\n".encode("utf-16"))
     assert parse_subtitles(path)[0].text == "Ça va ?"
+
+
+@pytest.mark.parametrize(
+    "container, codec",
+    [("mkv", "srt"), ("mkv", "ass"), ("mp4", "mov_text"), ("webm", "webvtt")],
+)
+def test_dialogue_from_the_films_own_subtitle_stream(tmp_path, container, codec):
+    """No subtitle file given: the film's text subtitle stream, whatever its codec, gives
+    the same lines as the file it was muxed from; a film with none gives no lines."""
+    srt = tmp_path / "s.srt"
+    srt.write_text("1\n00:00:01,000 --> 00:00:02,500\nRun, now!\n\n2\n00:00:03,000 --> 00:00:04,000\nWhy?\n")
+    film = tmp_path / f"film.{container}"
+    video = ["-c:v", "libvpx", "-b:v", "200k"] if container == "webm" else ["-c:v", "libx264", "-preset", "ultrafast"]
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=160x90:d=5", "-i", str(srt), "-map", "0:v",
+         "-map", "1:s", *video, "-c:s", codec, str(film)],
+        check=True,
+    )  # fmt: skip
+    dialogue = build_dialogue(None, 5.0, film)
+    assert [(ln.start, ln.end, ln.text) for ln in dialogue.lines] == [(1.0, 2.5, "Run, now!"), (3.0, 4.0, "Why?")]
+    assert dialogue.source == f"{film} (subtitle stream 1, {'subrip' if codec == 'srt' else codec})"
+    bare = tmp_path / f"bare.{container}"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(film), "-map", "0:v", "-c", "copy", str(bare)], check=True)
+    assert build_dialogue(None, 5.0, bare).lines == []
 
 
 @pytest.mark.parametrize("content", [b"\x00\x01binary\xff" * 20, b"no cues at all, just prose.\n"])

@@ -164,9 +164,9 @@ def test_film_sheet_builds_every_film_and_a_broken_one_fails_alone(tmp_path, dem
     subprocess.run(["ffmpeg", "-v", "error", "-filter_complex", shots, "-c:v", "libx264", str(film)], check=True)
     (work / "films/broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\xde\xad" * 5000)
     (work / "films.tsv").write_text(
-        "film\tsubtitles\tvibe\ttitle\ttagline\n"
-        "films/silent film.mp4\t\tcomedy\tSilent, Please\t\n"
-        "films/broken.mp4\t\tdrama\t\t\n"
+        "film\tsubtitles\tvibe\ttitle\ttagline\tlength\n"
+        "films/silent film.mp4\t\tcomedy\tSilent, Please\t\t12\n"
+        "films/broken.mp4\t\tdrama\t\t\t\n"
     )
     shutil.copytree(demo_build / "resources", work / "resources")  # the demo film, already made
     proc = snakemake(work, "--keep-going", check=False)
@@ -179,6 +179,7 @@ def test_film_sheet_builds_every_film_and_a_broken_one_fails_alone(tmp_path, dem
         assert qc["passed"], name
     video, audio, fps = stream_durations(work / "trailers/silent film.mp4")
     assert abs(video - audio) <= 1 / fps + 1e-3
+    assert abs(video - 12) <= 1.2, f"the sheet's length column asks for 12 s, not {video:.2f}"
     assert json.loads((work / "results/silent film/TRAILER_MANIFEST.json").read_text())["vibe"] == "comedy"
     # The HTML report of the films that finished embeds, per film, a contact sheet with a row per act.
     snakemake(work, "--report", "report.html", "trailers/demo.mp4", "trailers/silent film.mp4")

@@ -111,7 +111,7 @@ def analyse(stamp: Stamp, keyframe_dir: Path) -> Analysis:
         prev_hist = prev_gray = None
         in_black = False
         frames = 0
-        last_report = time.monotonic()
+        started = last_report = time.monotonic()
         tb = vstream.time_base or Fraction(1, 1000)
         try:
             for packet in container.demux(*streams):
@@ -153,9 +153,13 @@ def analyse(stamp: Stamp, keyframe_dir: Path) -> Analysis:
                             shot.best_small = small
                     prev_hist, prev_gray = hist, gray.astype(np.int16)
                     frames += 1
-                    if time.monotonic() - last_report > 5:
+                    if time.monotonic() - last_report > 3:
                         last_report = time.monotonic()
-                        log.info("analysis: %.0f%% (%.0f s of %.0f s)", 100 * t / stamp.duration, t, stamp.duration)
+                        done = min(max(t / stamp.duration, 1e-6), 1.0)
+                        log.info(
+                            "analysis: %.0f%% (%.0f s of %.0f s), ETA %.0f s",
+                            100 * done, t, stamp.duration, (last_report - started) * (1 - done) / done,
+                        )  # fmt: skip
         except av.FFmpegError as exc:
             if frames == 0:
                 raise CinecutError(film, f"no decodable video: {exc}") from exc

@@ -12,6 +12,9 @@ from .models import Stamp
 #: ordinary input of the stamp rule and Snakemake's mtime logic covers it.
 RULE_PRODUCED = "rule-produced"
 MISSING = "missing"
+#: What a folder glob of films picks up, and the subtitles looked for beside each film.
+FILM_SUFFIXES = (".mkv", ".mp4", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ts")
+SUBTITLE_SUFFIXES = (".srt", ".ass", ".ssa", ".vtt")
 
 
 def signature(path: str | Path) -> str:

@@ -1,13 +1,16 @@
-"""Subtitles (SRT, ASS/SSA, WebVTT via pysubs2) to timed dialogue lines with emotions."""
+"""Subtitles (SRT, ASS/SSA, WebVTT via pysubs2, or the film's own text subtitle stream)
+to timed dialogue lines with emotions."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from pathlib import Path
 
 import pysubs2
 
+from . import media
 from .errors import CinecutError
 from .models import Dialogue, DialogueLine
 
@@ -105,11 +108,14 @@ def parse_subtitles(path: str | Path, film_duration: float | None = None) -> lis
     path = Path(path)
     if not path.is_file():
         raise CinecutError(path, "subtitle file not found")
-    text = _read_text(path)
+    return _parse_text(_read_text(path), _FORMATS.get(path.suffix.lower()), path, film_duration)
+
+
+def _parse_text(text: str, fmt: str | None, origin: str | Path, film_duration: float | None) -> list[DialogueLine]:
     try:
-        subs = pysubs2.SSAFile.from_string(text, format_=_FORMATS.get(path.suffix.lower()))
+        subs = pysubs2.SSAFile.from_string(text, format_=fmt)
     except Exception as exc:  # pysubs2 raises several types for unparsable input
-        raise CinecutError(path, f"subtitles do not parse ({type(exc).__name__}: {exc})") from exc
+        raise CinecutError(origin, f"subtitles do not parse ({type(exc).__name__}: {exc})") from exc
     lines: list[DialogueLine] = []
     dropped = 0
     for event in subs:
@@ -127,14 +133,56 @@ def parse_subtitles(path: str | Path, film_duration: float | None = None) -> lis
         emotion, intensity = label_emotion(body)
         lines.append(DialogueLine(start=start, end=end, text=body, emotion=emotion, intensity=intensity))
     if dropped:
-        log.warning("%s: dropped %d cues that start after the film ends", path, dropped)
+        log.warning("%s: dropped %d cues that start after the film ends", origin, dropped)
     if not lines and len(text.strip()) > 0:
-        raise CinecutError(path, "subtitles do not parse: no timed dialogue found")
+        raise CinecutError(origin, "subtitles do not parse: no timed dialogue found")
     lines.sort(key=lambda line: (line.start, line.end))
     return lines
 
 
-def build_dialogue(subtitles: str | None, film_duration: float) -> Dialogue:
-    if not subtitles:
+# Subtitle codecs that carry text (ffmpeg converts each to SRT); bitmap ones (PGS, DVD)
+# would need OCR.
+TEXT_CODECS = ("subrip", "srt", "ass", "ssa", "mov_text", "webvtt", "text")
+
+
+def embedded_stream(film: str | Path) -> tuple[int, str] | None:
+    """The film's own text subtitle stream, if it has one: (stream index, codec name).
+    A stream marked default wins, else the first."""
+    out = media.run(
+        ["ffprobe", "-v", "error", "-select_streams", "s", "-show_entries",
+         "stream=index,codec_name:stream_disposition=default", "-of", "json", str(film)],
+        film,
+        "looking for subtitle streams",
+    )  # fmt: skip
+    streams = json.loads(out).get("streams", [])
+    text = [s for s in streams if s.get("codec_name") in TEXT_CODECS]
+    if not text:
+        if streams:
+            codecs = ", ".join(sorted({s.get("codec_name", "?") for s in streams}))
+            log.info("%s: only bitmap subtitle streams (%s); no dialogue from them", film, codecs)
+        return None
+    chosen = max(text, key=lambda s: s.get("disposition", {}).get("default", 0))
+    return int(chosen["index"]), chosen["codec_name"]
+
+
+def build_dialogue(subtitles: str | None, film_duration: float, film: str | Path | None = None) -> Dialogue:
+    """Dialogue from the subtitle file; without one, from the film's own text subtitles."""
+    if subtitles:
+        return Dialogue(source=str(subtitles), lines=parse_subtitles(subtitles, film_duration))
+    found = embedded_stream(film) if film else None
+    if found is None:
         return Dialogue(source=None, lines=[])
-    return Dialogue(source=str(subtitles), lines=parse_subtitles(subtitles, film_duration))
+    index, codec = found
+    origin = f"{film} (subtitle stream {index}, {codec})"
+    try:
+        srt = media.run(
+            ["ffmpeg", "-v", "error", "-nostdin", "-i", str(film), "-map", f"0:{index}", "-f", "srt", "-"],
+            film,
+            f"reading subtitle stream {index}",
+        )
+        lines = _parse_text(srt, "srt", origin, film_duration)
+    except CinecutError as exc:  # nobody asked for this stream: the trailer goes on without it
+        log.warning("%s; going on without dialogue", exc)
+        return Dialogue(source=None, lines=[])
+    log.info("%s: %d lines", origin, len(lines))
+    return Dialogue(source=origin, lines=lines)

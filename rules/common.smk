@@ -19,8 +19,8 @@ from cinecut import scenes as cinecut_scenes
 from cinecut import source as cinecut_source
 from cinecut import vision as cinecut_vision
 from cinecut import zones as cinecut_zones
-from cinecut.journal import remove_finished
 from cinecut.errors import CinecutError
+from cinecut.journal import remove_finished
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 
@@ -80,7 +80,8 @@ def _glob_films(pattern):
         if Path(path).suffix.lower() in cinecut_source.FILM_SUFFIXES
     ]
     if not films:
-        raise WorkflowError(f"config film_glob: {pattern}: no film matches (mkv, mp4, avi, mov, webm)")
+        kinds = ", ".join(suffix[1:] for suffix in cinecut_source.FILM_SUFFIXES)
+        raise WorkflowError(f"config film_glob: {pattern}: no film matches ({kinds})")
     for film in films:
         beside = (Path(film).with_suffix(s) for s in cinecut_source.SUBTITLE_SUFFIXES)
         yield film, next((str(p) for p in beside if p.is_file()), "")
@@ -94,7 +95,9 @@ def _read_films():
     demo_title = "" if config["film"] else config["title"] or DEMO["title"]
     entries = [_film_entry(main, subtitles, title=demo_title)]
     if config["film_glob"]:
-        entries += [_film_entry(film, subs) for film, subs in _glob_films(config["film_glob"])]
+        entries += [
+            _film_entry(film, subs) for film, subs in _glob_films(config["film_glob"])
+        ]
     if config["sheet"]:
         entries += [_film_entry(**row) for row in _read_sheet(config["sheet"])]
     for stem, entry in entries:

@@ -9,10 +9,11 @@ import subprocess
 from fractions import Fraction
 from pathlib import Path
 
+import cv2
 import msgpack
 import pytest
 
-from cinecut import scenes
+from cinecut import analysis, scenes, source
 from cinecut.conform import AUDIO_RATE, place_segments
 from cinecut.errors import CinecutError
 from cinecut.manifest import Manifest, Segment, load_manifest
@@ -299,3 +300,28 @@ def test_written_files_get_the_users_umask_not_private_modes(tmp_path):
         os.umask(old)
     assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "frames").stat().st_mode & 0o777 == 0o755
+
+
+def test_long_takes_get_a_keyframe_every_30_s_and_alike_frames_are_dropped(tmp_path):
+    """A 70 s take of ever-changing pictures, then 70 s of colour bars (one shot each): the
+    take gets keyframes at most 30 s apart; the bars, all frames alike, keep one keyframe
+    and count the other candidates as near-duplicates (perceptual hash)."""
+    film = tmp_path / "takes.mp4"
+    take = "life=s=160x90:r=10:mold=10:ratio=0.3:life_color=#ffdd66:mold_color=#884422,trim=duration=70"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-filter_complex", f"{take}[a];smptebars=s=160x90:r=10:d=70[b];[a][b]concat=n=2",
+         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(film)],
+        check=True,
+    )  # fmt: skip
+    result = analysis.analyse(source.make_stamp(film), tmp_path / "kf")
+    assert [(s.start, s.boundary) for s in result.shots] == [(0.0, "start"), (70.0, "cut")]
+    times = [kf.time for kf in result.keyframes]
+    assert [kf.shot for kf in result.keyframes].count(0) >= 3
+    gaps = [b - a for a, b in zip([0.0, *times], times, strict=False)]
+    assert max(gaps) <= 30.0, times
+    assert [kf.shot for kf in result.keyframes].count(1) == 1 and result.near_duplicates_dropped >= 3
+    assert [kf.shot for kf in result.shot_keyframes()] == [0, 1]
+    assert all(kf.reason.startswith("fills") for kf in result.keyframes if not kf.representative)
+    for kf in result.keyframes:
+        height, width = cv2.imread(str(tmp_path / "kf" / kf.image)).shape[:2]
+        assert (width, height) == (640, 360), kf.image

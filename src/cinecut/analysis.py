@@ -2,8 +2,8 @@
 
 PyAV decodes video and audio from one demux loop. Every video frame is reduced to a
 small picture for the cut score (HSV histogram distance plus luma change) and the
-motion signal; only a frame that becomes its shot's best keyframe candidate is
-converted at keyframe size. No proxy file, no second pass, no seeking.
+motion signal; only a frame that becomes the sharpest so far of its shot's current
+15 s stretch is converted at keyframe size. No proxy file, no second pass, no seeking.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from pathlib import Path
 
 import av
 import cv2
+import imagehash
 import numpy as np
+from PIL import Image
 
 from .errors import CinecutError
 from .models import Analysis, Keyframe, Shot, Stamp
@@ -31,16 +33,32 @@ MIN_SHOT_SECONDS = 0.4
 AUDIO_RATE = 16000
 
 
+STRETCH = 15.0  # s: each stretch of the film's timeline keeps, per shot, its sharpest frame
+GAP = 30.0  # s: the longest time without a keyframe that those frames are used to fill
+DUPLICATE_BITS = 8  # pHash distance (of 64 bits) up to which two frames of a shot show the same
+
+
+@dataclass
+class _Candidate:
+    """The sharpest frame so far of one stretch of a shot."""
+
+    time: float
+    sharpness: float
+    image: np.ndarray  # keyframe size, BGR
+    small: np.ndarray  # analysis size, BGR
+
+
 @dataclass
 class _ShotAccumulator:
     start: float
     boundary: str
     motion: list[float] = field(default_factory=list)
-    best_sharpness: float = -1.0
-    best_time: float = 0.0
-    best_image: np.ndarray | None = None
-    best_small: np.ndarray | None = None
+    stretches: dict[int, _Candidate] = field(default_factory=dict)  # by STRETCH of film time
     frames: int = 0
+
+    @property
+    def best(self) -> _Candidate:
+        return max(self.stretches.values(), key=lambda c: c.sharpness)
 
 
 def _histogram(hsv: np.ndarray) -> np.ndarray:
@@ -143,14 +161,16 @@ def analyse(stamp: Stamp, keyframe_dir: Path) -> Analysis:
                     shot.frames += 1
                     if prev_gray is not None and boundary is None:
                         shot.motion.append(float(np.abs(gray.astype(np.int16) - prev_gray).mean()) / 255.0)
-                    # Keyframe: the sharpest frame, skipping the first frames after a boundary.
-                    if shot.frames > 3 or shot.best_image is None:
+                    # Keyframes: the sharpest frame of each stretch of the shot, skipping the
+                    # first frames after a boundary.
+                    stretch = int(t // STRETCH)
+                    held = shot.stretches.get(stretch)
+                    if shot.frames > 3 or held is None:
                         sharp = float(cv2.Laplacian(gray, cv2.CV_32F).var()) * (0.2 if black else 1.0)
-                        if sharp > shot.best_sharpness:
+                        if held is None or sharp > held.sharpness:
                             height = round(KEYFRAME_WIDTH * frame.height / frame.width / 2) * 2
-                            shot.best_sharpness, shot.best_time = sharp, t
-                            shot.best_image = frame.to_ndarray(width=KEYFRAME_WIDTH, height=height, format="bgr24")
-                            shot.best_small = small
+                            image = frame.to_ndarray(width=KEYFRAME_WIDTH, height=height, format="bgr24")
+                            shot.stretches[stretch] = _Candidate(t, sharp, image, small)
                     prev_hist, prev_gray = hist, gray.astype(np.int16)
                     frames += 1
                     if time.monotonic() - last_report > 3:
@@ -170,6 +190,44 @@ def analyse(stamp: Stamp, keyframe_dir: Path) -> Analysis:
     return _finish(stamp, shots, frames, audio, keyframe_dir)
 
 
+def _phash(small: np.ndarray) -> imagehash.ImageHash:
+    return imagehash.phash(Image.fromarray(np.ascontiguousarray(small[..., ::-1])))
+
+
+def _select(acc: list[_ShotAccumulator], duration: float) -> tuple[list[tuple[int, _Candidate, str]], int]:
+    """(shot, frame, why) in time order: the sharpest frame of every shot, then, wherever
+    that leaves more than GAP seconds without a keyframe (a long take, a run of long shots),
+    the sharpest frames of the stretches in between, unless one looks like a frame already
+    kept from its shot (pHash). Also how many were dropped so."""
+    best = [a.best for a in acc]
+    fixed = sorted(c.time for c in best)
+    frames = sorted(
+        [(c.time, i, c, True) for i, c in enumerate(best)]
+        + [(c.time, i, c, False) for i, a in enumerate(acc) for c in a.stretches.values() if c is not best[i]],
+        key=lambda item: item[0],
+    )
+    chosen: list[tuple[int, _Candidate, str]] = []
+    hashes: dict[int, list[imagehash.ImageHash]] = {}
+    last, dropped = 0.0, 0
+    for t, shot, cand, representative in frames:
+        if representative:
+            chosen.append((shot, cand, "sharpest frame of the shot"))
+            hashes.setdefault(shot, []).append(_phash(cand.small))
+            last = t
+            continue
+        following = next((f for f in fixed if f > t), duration)
+        if following - last <= GAP or t - last < STRETCH / 2:
+            continue
+        h = _phash(cand.small)
+        if any(h - other <= DUPLICATE_BITS for other in hashes.get(shot, [])):
+            dropped += 1
+            continue
+        chosen.append((shot, cand, f"fills {following - last:.0f} s without a keyframe (sharpest of its stretch)"))
+        hashes.setdefault(shot, []).append(h)
+        last = t
+    return chosen, dropped
+
+
 def _finish(stamp: Stamp, acc: list[_ShotAccumulator], frames: int, audio: np.ndarray, keyframe_dir: Path) -> Analysis:
     shots: list[Shot] = []
     keyframes: list[Keyframe] = []
@@ -177,9 +235,8 @@ def _finish(stamp: Stamp, acc: list[_ShotAccumulator], frames: int, audio: np.nd
     for i, a in enumerate(acc):
         end = acc[i + 1].start if i + 1 < len(acc) else stamp.duration
         seg = audio[int(a.start * AUDIO_RATE) : int(end * AUDIO_RATE)]
-        small = a.best_small
-        hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
-        gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+        best = a.best
+        gray = cv2.cvtColor(best.small, cv2.COLOR_BGR2GRAY)
         motion = float(np.mean(a.motion)) if a.motion else 0.0
         shots.append(
             Shot(
@@ -190,34 +247,19 @@ def _finish(stamp: Stamp, acc: list[_ShotAccumulator], frames: int, audio: np.nd
                 motion=round(motion, 5),
                 brightness=round(float(gray.mean()) / 255, 4),
                 contrast=round(float(gray.std()) / 128, 4),
-                colourfulness=round(_colourfulness(small), 4),
+                colourfulness=round(_colourfulness(best.small), 4),
                 loudness_db=round(_loudness_db(seg), 2),
-                sharpness=round(a.best_sharpness, 2),
+                sharpness=round(best.sharpness, 2),
             )
         )
-        name = f"kf{i:05d}.jpg"
-        ok, jpeg = cv2.imencode(".jpg", a.best_image, [cv2.IMWRITE_JPEG_QUALITY, 90])
-        if not ok:
-            raise CinecutError(keyframe_dir / name, "cannot encode keyframe")
-        (keyframe_dir / name).write_bytes(jpeg.tobytes())
-        faces, face_area = count_faces(a.best_image)
-        keyframes.append(
-            Keyframe(
-                index=i,
-                time=round(a.best_time, 4),
-                shot=i,
-                image=name,
-                reason="sharpest frame of the shot",
-                brightness=shots[-1].brightness,
-                contrast=shots[-1].contrast,
-                colourfulness=shots[-1].colourfulness,
-                hue=_dominant_hue(hsv),
-                motion=shots[-1].motion,
-                faces=faces,
-                face_area=round(face_area, 4),
-            )
-        )
-    log.info("analysis: %d frames, %d shots, %d keyframes", frames, len(shots), len(keyframes))
+    chosen, dropped = _select(acc, stamp.duration)
+    for i, cand, reason in chosen:
+        representative = reason == "sharpest frame of the shot"
+        keyframes.append(_keyframe(len(keyframes), i, cand, reason, shots[i], keyframe_dir, representative))
+    log.info(
+        "analysis: %d frames, %d shots, %d keyframes (%d near-duplicates dropped)",
+        frames, len(shots), len(keyframes), dropped,
+    )  # fmt: skip
     return Analysis(
         film=stamp.film,
         fingerprint=stamp.fingerprint,
@@ -226,4 +268,32 @@ def _finish(stamp: Stamp, acc: list[_ShotAccumulator], frames: int, audio: np.nd
         frames=frames,
         shots=shots,
         keyframes=keyframes,
+        near_duplicates_dropped=dropped,
+    )
+
+
+def _keyframe(
+    index: int, shot_index: int, cand: _Candidate, reason: str, shot: Shot, folder: Path, representative: bool
+) -> Keyframe:
+    name = f"kf{index:05d}.jpg"
+    ok, jpeg = cv2.imencode(".jpg", cand.image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    if not ok:
+        raise CinecutError(folder / name, "cannot encode keyframe")
+    (folder / name).write_bytes(jpeg.tobytes())
+    faces, face_area = count_faces(cand.image)
+    gray = cv2.cvtColor(cand.small, cv2.COLOR_BGR2GRAY)
+    return Keyframe(
+        index=index,
+        time=round(cand.time, 4),
+        shot=shot_index,
+        image=name,
+        reason=reason,
+        brightness=round(float(gray.mean()) / 255, 4),
+        contrast=round(float(gray.std()) / 128, 4),
+        colourfulness=round(_colourfulness(cand.small), 4),
+        hue=_dominant_hue(cv2.cvtColor(cand.small, cv2.COLOR_BGR2HSV)),
+        motion=shot.motion,
+        faces=faces,
+        face_area=round(face_area, 4),
+        representative=representative,
     )

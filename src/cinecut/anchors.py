@@ -104,7 +104,7 @@ def _chunk_texts(analysis: Analysis, scenes: SceneDescFile, dialogue: Dialogue, 
         lines = [ln.text for ln in dialogue.lines if start <= ln.start < end]
         frames = [f for f in scenes.frames if start <= f.time < end]
         levels = []
-        for shot, kf in zip(analysis.shots, analysis.keyframes, strict=True):
+        for shot, kf in zip(analysis.shots, analysis.shot_keyframes(), strict=True):
             if start <= (shot.start + shot.end) / 2 < end:
                 frame = by_time.get(round(kf.time, 4))
                 levels.append(shot_intensity(shot, frame.intensity if frame else 0.0, dialogue.lines))

@@ -78,6 +78,7 @@ class Keyframe(Artefact):
     motion: float
     faces: int
     face_area: float  # largest face, fraction of the frame
+    representative: bool = True  # the one that stands for its shot; others fill long shots
 
 
 class Analysis(Artefact):
@@ -88,6 +89,12 @@ class Analysis(Artefact):
     frames: int
     shots: list[Shot]
     keyframes: list[Keyframe]
+    near_duplicates_dropped: int = 0  # keyframes of long shots that looked like one kept
+
+    def shot_keyframes(self) -> list[Keyframe]:
+        """The keyframe that stands for each shot, in shot order."""
+        chosen = {kf.shot: kf for kf in self.keyframes if kf.representative}
+        return [chosen[shot.index] for shot in self.shots]
 
 
 class Structure(Artefact):

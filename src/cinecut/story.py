@@ -70,7 +70,7 @@ def heuristic_structure(analysis: Analysis, scenes: SceneDescFile, dialogue: Dia
     grid = np.arange(0, max(duration, 1.0), 1.0)
     curve = np.zeros_like(grid)
     by_time = {round(f.time, 4): f.intensity for f in scenes.frames}
-    for shot, kf in zip(analysis.shots, analysis.keyframes, strict=True):
+    for shot, kf in zip(analysis.shots, analysis.shot_keyframes(), strict=True):
         value = shot_intensity(shot, by_time.get(round(kf.time, 4), 0.0), dialogue.lines)
         curve[(grid >= shot.start) & (grid < shot.end)] = value
     width = max(int(duration * 0.02), 3)
@@ -178,7 +178,7 @@ def build_narrative(
     acts = {"BEGINNING": 0, "ESCALATION": 1, "CLIMAX": 2}
     meaning = meaning or zones.Lexical()
     usable = []
-    for shot, kf in zip(analysis.shots, analysis.keyframes, strict=True):
+    for shot, kf in zip(analysis.shots, analysis.shot_keyframes(), strict=True):
         desc = frames.get(round(kf.time, 4))
         middle = (shot.start + shot.end) / 2
         if shot.end - shot.start < MIN_CLIP or shot.brightness < BLACK or desc is None:

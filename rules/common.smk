@@ -72,8 +72,8 @@ def _read_sheet(path):
 
 
 def _glob_films(pattern):
-    """Films matching `pattern` (`**` spans folders), each with the subtitles beside it
-    that share its name (.srt, then .ass, then .vtt), if any."""
+    """Films matching `pattern` (`**` spans folders), each with the first subtitles beside
+    it that share its name (in the order of SUBTITLE_SUFFIXES), if any."""
     films = [
         path
         for path in sorted(glob.glob(pattern, recursive=True))

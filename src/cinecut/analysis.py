@@ -8,6 +8,7 @@ motion signal; only a frame that becomes the sharpest so far of its shot's curre
 
 from __future__ import annotations
 
+import bisect
 import logging
 import time
 from dataclasses import dataclass, field
@@ -46,6 +47,13 @@ class _Candidate:
     sharpness: float
     image: np.ndarray  # keyframe size, BGR
     small: np.ndarray  # analysis size, BGR
+    _phash: imagehash.ImageHash | None = None
+
+    def phash(self) -> imagehash.ImageHash:
+        """Perceptual hash, computed when first asked (most shots never need one)."""
+        if self._phash is None:
+            self._phash = imagehash.phash(Image.fromarray(np.ascontiguousarray(self.small[..., ::-1])))
+        return self._phash
 
 
 @dataclass
@@ -190,10 +198,6 @@ def analyse(stamp: Stamp, keyframe_dir: Path) -> Analysis:
     return _finish(stamp, shots, frames, audio, keyframe_dir)
 
 
-def _phash(small: np.ndarray) -> imagehash.ImageHash:
-    return imagehash.phash(Image.fromarray(np.ascontiguousarray(small[..., ::-1])))
-
-
 def _select(acc: list[_ShotAccumulator], duration: float) -> tuple[list[tuple[int, _Candidate, str]], int]:
     """(shot, frame, why) in time order: the sharpest frame of every shot, then, wherever
     that leaves more than GAP seconds without a keyframe (a long take, a run of long shots),
@@ -202,28 +206,26 @@ def _select(acc: list[_ShotAccumulator], duration: float) -> tuple[list[tuple[in
     best = [a.best for a in acc]
     fixed = sorted(c.time for c in best)
     frames = sorted(
-        [(c.time, i, c, True) for i, c in enumerate(best)]
-        + [(c.time, i, c, False) for i, a in enumerate(acc) for c in a.stretches.values() if c is not best[i]],
+        [(c.time, i, c) for i, a in enumerate(acc) for c in a.stretches.values()],
         key=lambda item: item[0],
     )
     chosen: list[tuple[int, _Candidate, str]] = []
-    hashes: dict[int, list[imagehash.ImageHash]] = {}
+    kept: dict[int, list[_Candidate]] = {}
     last, dropped = 0.0, 0
-    for t, shot, cand, representative in frames:
-        if representative:
-            chosen.append((shot, cand, "sharpest frame of the shot"))
-            hashes.setdefault(shot, []).append(_phash(cand.small))
-            last = t
-            continue
-        following = next((f for f in fixed if f > t), duration)
-        if following - last <= GAP or t - last < STRETCH / 2:
-            continue
-        h = _phash(cand.small)
-        if any(h - other <= DUPLICATE_BITS for other in hashes.get(shot, [])):
-            dropped += 1
-            continue
-        chosen.append((shot, cand, f"fills {following - last:.0f} s without a keyframe (sharpest of its stretch)"))
-        hashes.setdefault(shot, []).append(h)
+    for t, shot, cand in frames:
+        if cand is best[shot]:
+            reason = "sharpest frame of the shot"
+        else:
+            after = bisect.bisect_right(fixed, t)
+            following = fixed[after] if after < len(fixed) else duration
+            if following - last <= GAP or t - last < STRETCH / 2:
+                continue
+            if any(cand.phash() - other.phash() <= DUPLICATE_BITS for other in kept.get(shot, [])):
+                dropped += 1
+                continue
+            reason = f"fills {following - last:.0f} s without a keyframe (sharpest of its stretch)"
+        chosen.append((shot, cand, reason))
+        kept.setdefault(shot, []).append(cand)
         last = t
     return chosen, dropped
 
@@ -254,8 +256,7 @@ def _finish(stamp: Stamp, acc: list[_ShotAccumulator], frames: int, audio: np.nd
         )
     chosen, dropped = _select(acc, stamp.duration)
     for i, cand, reason in chosen:
-        representative = reason == "sharpest frame of the shot"
-        keyframes.append(_keyframe(len(keyframes), i, cand, reason, shots[i], keyframe_dir, representative))
+        keyframes.append(_keyframe(len(keyframes), i, cand, reason, shots[i], keyframe_dir, cand is acc[i].best))
     log.info(
         "analysis: %d frames, %d shots, %d keyframes (%d near-duplicates dropped)",
         frames, len(shots), len(keyframes), dropped,

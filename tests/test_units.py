@@ -62,6 +62,26 @@ def test_subtitles_past_the_film_end_are_dropped(tmp_path):
     assert [ln.text for ln in parse_subtitles(path, film_duration=30)] == ["Hello."]
 
 
+LEGACY = {  # a real subtitle file's worth of lines in each language's old Windows code page
+    "cp1251": ["Беги! Сейчас же!", "Я никогда не видел этот свет.", "Где ты была всю ночь?",
+               "Маяк снова погас, и никто не знает почему.", "Нам нужно уходить, пока не стемнело."],
+    "cp1250": ["Uciekaj! Już teraz!", "Nigdy nie widziałem tego światła.", "Gdzie byłaś całą noc?",
+               "Latarnia znowu zgasła i nikt nie wie dlaczego.", "Musimy iść, zanim się ściemni."],
+    "cp1252": ["Cours ! Maintenant, à l'étage !", "Je n'ai jamais vu cette lumière.", "Où étais-tu toute la nuit ?",
+               "Le phare s'est éteint, personne ne sait pourquoi.", "Il faut partir avant qu'il fasse nuit."],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("encoding", LEGACY)
+def test_legacy_8_bit_subtitles_are_read_in_their_code_page(tmp_path, encoding):
+    said = [LEGACY[encoding][i % 5] for i in range(60)]
+    text = "\n".join(f"{i + 1}\n00:{i // 60:02d}:{i % 60:02d},000 --> 00:{i // 60:02d}:{i % 60:02d},900\n{line}\n"
+                     for i, line in enumerate(said))  # fmt: skip
+    path = tmp_path / "s.srt"
+    path.write_bytes(text.encode(encoding))
+    assert [ln.text for ln in parse_subtitles(path)] == said
+
+
 def test_utf16_subtitles(tmp_path):
     path = tmp_path / "s.srt"
     path.write_bytes("1\n00:00:01,000 --> 00:00:02,000\nÇa va ?\n".encode("utf-16"))

@@ -8,6 +8,7 @@ import logging
 import re
 from pathlib import Path
 
+import charset_normalizer
 import pysubs2
 
 from . import media
@@ -93,14 +94,20 @@ def _read_text(path: Path) -> str:
         if text is None:
             raise CinecutError(path, "subtitles look like binary data, not text")
         return text
-    for encoding in ("utf-8-sig", "utf-16", "cp1252"):
+    for encoding in ("utf-8-sig", "utf-16"):
         if encoding == "utf-16" and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
             continue
         try:
             return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-    return raw.decode("latin-1")
+    # A legacy 8-bit code page (cp1251 Cyrillic, cp1250 Central European, ...): guessed
+    # from the byte statistics, which needs a real file's worth of text to be right.
+    guess = charset_normalizer.from_bytes(raw).best()
+    if guess is not None:
+        log.info("%s: not UTF-8; read as %s", path, guess.encoding)
+        return str(guess)
+    return raw.decode("cp1252", errors="replace")
 
 
 def parse_subtitles(path: str | Path, film_duration: float | None = None) -> list[DialogueLine]:

@@ -139,6 +139,11 @@ def analyse(stamp: Stamp, keyframe_dir: Path) -> Analysis:
         frames = 0
         started = last_report = time.monotonic()
         tb = vstream.time_base or Fraction(1, 1000)
+        # Film seconds count from the container's start, as ffmpeg's -ss does (conform
+        # seeks with it): an MPEG-TS often starts at 1.4 s, not 0.
+        origin = container.start_time / 1_000_000 if container.start_time else 0.0
+        # Keyframes at the shape the film is shown in: non-square pixels stretched.
+        sar = Fraction(stamp.sar)
         try:
             for packet in container.demux(*streams):
                 for frame in packet.decode():
@@ -146,7 +151,10 @@ def analyse(stamp: Stamp, keyframe_dir: Path) -> Analysis:
                         for out in resampler.resample(frame):
                             audio_chunks.append(out.to_ndarray().ravel())
                         continue
-                    t = float(frame.pts * tb) if frame.pts is not None else frames / float(Fraction(stamp.fps))
+                    if frame.pts is not None:
+                        t = max(float(frame.pts * tb) - origin, 0.0)
+                    else:
+                        t = frames / float(Fraction(stamp.fps))
                     small = frame.to_ndarray(width=SMALL[0], height=SMALL[1], format="bgr24")
                     hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
                     gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
@@ -176,7 +184,7 @@ def analyse(stamp: Stamp, keyframe_dir: Path) -> Analysis:
                     if shot.frames > 3 or held is None:
                         sharp = float(cv2.Laplacian(gray, cv2.CV_32F).var()) * (0.2 if black else 1.0)
                         if held is None or sharp > held.sharpness:
-                            height = round(KEYFRAME_WIDTH * frame.height / frame.width / 2) * 2
+                            height = round(KEYFRAME_WIDTH * frame.height / (frame.width * sar) / 2) * 2
                             image = frame.to_ndarray(width=KEYFRAME_WIDTH, height=height, format="bgr24")
                             shot.stretches[stretch] = _Candidate(t, sharp, image, small)
                     prev_hist, prev_gray = hist, gray.astype(np.int16)

@@ -72,12 +72,13 @@ def output_size(stamp: Stamp, width: int, height: int) -> tuple[int, int]:
     """The configured size; 0 for both = the film's own, 0 for one = keep the film's aspect."""
     if width and height:
         return width, height
+    film_width = stamp.display_width
     if not width and not height:
-        width, height = stamp.width, stamp.height
+        width, height = film_width, stamp.height
     elif not width:
-        width = round(height * stamp.width / stamp.height)
+        width = round(height * film_width / stamp.height)
     else:
-        height = round(width * stamp.height / stamp.width)
+        height = round(width * stamp.height / film_width)
     return max(width // 2 * 2, 2), max(height // 2 * 2, 2)
 
 

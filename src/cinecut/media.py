@@ -64,6 +64,7 @@ class MediaInfo:
     fps: Fraction
     has_audio: bool
     audio_channels: int
+    sar: Fraction = Fraction(1)  # sample (pixel) aspect ratio: 32/27 for an anamorphic NTSC DVD
 
 
 def _rate(text: str | None) -> Fraction:
@@ -109,7 +110,17 @@ def probe(path: str | Path) -> MediaInfo:
         fps=fps if 1 <= fps <= 240 else Fraction(25),
         has_audio=audio is not None,
         audio_channels=int(audio.get("channels") or 0) if audio else 0,
+        sar=_ratio(video.get("sample_aspect_ratio")),
     )
+
+
+def _ratio(text: str | None) -> Fraction:
+    """ffprobe's "32:27"; "0:1", "N/A" or nothing mean square pixels."""
+    try:
+        num, den = (int(x) for x in (text or "").split(":"))
+        return Fraction(num, den) if num > 0 and den > 0 else Fraction(1)
+    except ValueError:
+        return Fraction(1)
 
 
 def escape_filter_value(text: str) -> str:

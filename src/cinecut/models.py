@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -33,10 +34,16 @@ class Stamp(Artefact):
     fps: str  # exact rational, e.g. "24000/1001"
     has_audio: bool
     audio_channels: int
+    sar: str = "1"  # sample aspect ratio, exact rational: "32/27" for anamorphic 720x480
 
     @property
     def fingerprint(self) -> str:
         return f"{self.mtime_ns}:{self.size}"
+
+    @property
+    def display_width(self) -> int:
+        """The width the picture is shown at: `width` stretched by non-square pixels."""
+        return round(self.width * Fraction(self.sar))
 
 
 class DialogueLine(Artefact):

@@ -89,8 +89,9 @@ def clip_timings(
     placements = place_segments(manifest, fps)
     transitions = fit_transitions(placements, stamp, fps)
     # The film's picture inside the letterbox/pillarbox, as conform scaled it.
-    scale = min(width / stamp.width, height / stamp.height) if stamp.width and stamp.height else 1.0
-    aw, ah = int(stamp.width * scale) // 2 * 2 or width, int(stamp.height * scale) // 2 * 2 or height
+    film_width = stamp.display_width
+    scale = min(width / film_width, height / stamp.height) if film_width and stamp.height else 1.0
+    aw, ah = int(film_width * scale) // 2 * 2 or width, int(stamp.height * scale) // 2 * 2 or height
     out = _thumbs(trailer, crop=f"crop={aw}:{ah}:{(width - aw) // 2}:{(height - ah) // 2},")
     timings = []
     after = [*transitions[1:], ("cut", 0)]

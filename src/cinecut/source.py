@@ -39,4 +39,5 @@ def make_stamp(film: str | Path) -> Stamp:
         fps=f"{info.fps.numerator}/{info.fps.denominator}",
         has_audio=info.has_audio,
         audio_channels=info.audio_channels,
+        sar=f"{info.sar.numerator}/{info.sar.denominator}",
     )

@@ -123,7 +123,9 @@ def test_sigkill_at_20_moments_then_rerun_gives_the_same_manifest(tmp_path):
     films = tmp_path / "films"
     films.mkdir()
     build_demo(films / "f.mp4", films / "f.srt", films / "truth.json", duration=30, width=320, height=180)
-    small = {"trailer": {"width": 320, "height": 180, "preset": "ultrafast"}}
+    # Small and quick: the zone word lists, not sentence embeddings that take 8 s to load
+    # in every narrative job (the kills do not care how zones are decided).
+    small = {"trailer": {"width": 320, "height": 180, "preset": "ultrafast"}, "narrative": {"meaning": "lexical"}}
 
     def workdir(name: str, url: str) -> Path:
         vision = {"backend": "openai", "openai": {"base_url": url, "model": "stub", "concurrency": 1}}

@@ -155,7 +155,11 @@ def analyse(stamp: Stamp, keyframe_dir: Path) -> Analysis:
                         t = max(float(frame.pts * tb) - origin, 0.0)
                     else:
                         t = frames / float(Fraction(stamp.fps))
-                    small = frame.to_ndarray(width=SMALL[0], height=SMALL[1], format="bgr24")
+                    # Fast bilinear: the scaling is most of the cost above decoding, and the
+                    # small picture only feeds histograms, differences and a sharpness rank.
+                    small = frame.to_ndarray(
+                        width=SMALL[0], height=SMALL[1], format="bgr24", interpolation="FAST_BILINEAR"
+                    )
                     hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
                     gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
                     hist = _histogram(hsv)

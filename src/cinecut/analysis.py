@@ -45,9 +45,19 @@ class _Candidate:
 
     time: float
     sharpness: float
-    image: np.ndarray  # keyframe size, BGR
+    image: np.ndarray | None  # keyframe size, BGR; JPEG-encoded once its shot has ended
     small: np.ndarray  # analysis size, BGR
+    jpeg: bytes = b""
+    faces: tuple[int, float] = (0, 0.0)  # count, largest face's share of the frame
     _phash: imagehash.ImageHash | None = None
+
+    def seal(self) -> None:
+        """Keep the keyframe as a JPEG, not as pixels: memory then stays flat over a film's
+        thousands of shots (~40 KB each, not ~0.7 MB)."""
+        ok, jpeg = cv2.imencode(".jpg", self.image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        if not ok:
+            raise CinecutError("keyframe", f"cannot encode the frame at {self.time:.3f} s")
+        self.jpeg, self.faces, self.image = jpeg.tobytes(), count_faces(self.image), None
 
     def phash(self) -> imagehash.ImageHash:
         """Perceptual hash, computed when first asked (most shots never need one)."""
@@ -176,6 +186,8 @@ def analyse(stamp: Stamp, keyframe_dir: Path) -> Analysis:
                             boundary = "cut"
                     in_black = black
                     if boundary:
+                        for ended in shots[-1].stretches.values() if shots else ():
+                            ended.seal()
                         shots.append(_ShotAccumulator(start=t, boundary=boundary))
                     shot = shots[-1]
                     shot.frames += 1
@@ -207,6 +219,8 @@ def analyse(stamp: Stamp, keyframe_dir: Path) -> Analysis:
     if not shots:
         raise CinecutError(film, "no decodable video frames")
     audio = np.concatenate(audio_chunks) if audio_chunks else np.zeros(0, np.float32)
+    for ended in shots[-1].stretches.values():
+        ended.seal()
     return _finish(stamp, shots, frames, audio, keyframe_dir)
 
 
@@ -289,11 +303,8 @@ def _keyframe(
     index: int, shot_index: int, cand: _Candidate, reason: str, shot: Shot, folder: Path, representative: bool
 ) -> Keyframe:
     name = f"kf{index:05d}.jpg"
-    ok, jpeg = cv2.imencode(".jpg", cand.image, [cv2.IMWRITE_JPEG_QUALITY, 90])
-    if not ok:
-        raise CinecutError(folder / name, "cannot encode keyframe")
-    (folder / name).write_bytes(jpeg.tobytes())
-    faces, face_area = count_faces(cand.image)
+    (folder / name).write_bytes(cand.jpeg)
+    faces, face_area = cand.faces
     gray = cv2.cvtColor(cand.small, cv2.COLOR_BGR2GRAY)
     return Keyframe(
         index=index,

@@ -88,7 +88,8 @@ def _glob_films(pattern):
 
 
 def _read_films():
-    """The main film (config `film`, or the demo) plus every row of the film sheet."""
+    """The main film (config `film`, or the demo), every film `film_glob` matches, and every
+    row of the film sheet."""
     films = {}
     main = config["film"] or DEMO["film"]
     subtitles = config["subtitles"] if config["film"] else DEMO["subtitles"]

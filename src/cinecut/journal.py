@@ -92,14 +92,11 @@ class Journal:
         self.close()
 
 
-def remove_finished(journals: Iterable[Path]) -> list[Path]:
+def remove_finished(journals: Iterable[Path]) -> None:
     """Remove the journals whose target (the journal's path less `.journal`) exists. Called
     once Snakemake has recorded every job of a run as done: the describing job itself must
     not remove its journal, since a kill between its exit and Snakemake's bookkeeping makes
     Snakemake delete the finished target as incomplete, and the rerun would ask every frame."""
-    removed = []
     for journal in journals:
         if journal.with_suffix("").exists():
             journal.unlink(missing_ok=True)
-            removed.append(journal)
-    return removed

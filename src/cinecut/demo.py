@@ -30,6 +30,7 @@ STORY: dict[str, tuple[float, float]] = {
 SHOT_SECONDS = {"setup": 9.0, "escalation": 6.0, "climax": 3.0, "resolution": 8.0}
 FULL_DURATION = 240.0
 DISSOLVE_SECONDS = 1.0
+FADE_SECONDS = 0.75  # out to black, then in from black
 
 DIALOGUE: dict[str, list[str]] = {
     "setup": [
@@ -154,7 +155,8 @@ def _source(spec: ShotSpec, w: int, h: int, fps: int, frames: int) -> str:
         src = (
             f"life=s={sw // 2}x{sh // 2}:r={fps}:mold=8:ratio={r.uniform(0.3, 0.6):.2f}"
             f":seed={spec.seed % 100000}:life_color=#ffdd66:death_color=#223355:mold_color=#884422,"
-            f"scale={w}x{h}:flags=neighbor"
+            # From its 20th generation: the random soup it starts from boils away in a flash.
+            f"trim=start_frame=20,setpts=PTS-STARTPTS,scale={w}x{h}:flags=neighbor"
         )
     elif spec.kind == "cells":
         src = (
@@ -177,7 +179,7 @@ def _source(spec: ShotSpec, w: int, h: int, fps: int, frames: int) -> str:
         src = (
             f"color=c=black:s={sw // 2}x{sh // 2}:r={fps}:d={d},format=yuv444p,"
             f"geq=lum='128+100*sin(X/{fx:.1f}+{speed:.2f}*T*2)*cos(Y/{fy:.1f}-{speed:.2f}*T)'"
-            f":cb='128+60*sin((X+Y)/{fx:.1f}+T)':cr='128+60*cos(X/{fy:.1f}-T*{speed:.2f})',scale={w}x{h}"
+            f":cb='128+60*sin((X+Y)/{fx:.1f}+{speed:.2f}*T)':cr='128+60*cos(X/{fy:.1f}-T*{speed:.2f})',scale={w}x{h}"
         )
     else:  # rings
         cx, cy = r.uniform(0.3, 0.7), r.uniform(0.3, 0.7)
@@ -231,6 +233,99 @@ def make_srt(duration: float) -> tuple[str, list[dict]]:
     return "\n".join(entries), cues
 
 
+def _join(shots: list[ShotSpec], width: int, height: int, fps: int) -> tuple[list[str], str, list[dict], int]:
+    """The filter graph that renders and joins the shots: its chains, its output label,
+    every boundary (time, kind, span) and the film's length in frames.
+
+    Every shot is cut into pieces by frame number and the pieces are concatenated once, so
+    each boundary lands on the frame the truth names (xfade's offset, a time, can land a
+    frame late). A dissolve blends the previous shot's extra second with the shot's first
+    second; a fade goes out to black over a shot's last 0.75 s and in over the next's first."""
+    dissolve, fade = round(DISSOLVE_SECONDS * fps), round(FADE_SECONDS * fps)
+    graph: list[str] = []
+    pieces: list[str] = []
+    boundaries: list[dict] = []
+    frame = 0
+    for s in shots:
+        nxt = shots[s.index + 1].transition_in if s.index + 1 < len(shots) else ""
+        head = dissolve if s.transition_in == "dissolve" else 0
+        tail = dissolve if nxt == "dissolve" else 0
+        chain = _source(s, width, height, fps, s.frames + tail)
+        if s.transition_in == "fade":
+            chain += f",fade=t=in:start_frame=0:nb_frames={fade}"
+        if nxt == "fade":
+            chain += f",fade=t=out:start_frame={s.frames - fade}:nb_frames={fade}"
+        spans = {"h": (0, head), "b": (head, s.frames), "t": (s.frames, s.frames + tail)}
+        spans = {k: v for k, v in spans.items() if v[1] > v[0]}
+        labels = "".join(f"[{k}{s.index}]" for k in spans)
+        graph.append(f"{chain},split={len(spans)}{labels}" if len(spans) > 1 else f"{chain}{labels}")
+        for k, (lo, hi) in spans.items():
+            graph.append(f"[{k}{s.index}]trim=start_frame={lo}:end_frame={hi},setpts=PTS-STARTPTS[{k}{s.index}p]")
+        t = frame / fps
+        if s.transition_in == "dissolve":
+            graph.append(
+                f"[t{s.index - 1}p][h{s.index}p]xfade=transition=fade:duration={DISSOLVE_SECONDS}:offset=0[x{s.index}]"
+            )
+            pieces.append(f"[x{s.index}]")
+            span = (t, t + DISSOLVE_SECONDS)
+            boundaries.append({"time": round(t + DISSOLVE_SECONDS / 2, 4), "kind": "dissolve"})
+        elif s.transition_in == "fade":
+            span = (t - FADE_SECONDS, t + FADE_SECONDS)
+            boundaries.append({"time": round(t, 4), "kind": "fade"})
+        elif s.transition_in == "cut":
+            span = (t, t)
+            boundaries.append({"time": round(t, 4), "kind": "cut"})
+        if s.index:
+            boundaries[-1].update(start=round(span[0], 4), end=round(span[1], 4))
+        if "b" in spans:
+            pieces.append(f"[b{s.index}p]")
+        frame += s.frames
+    graph.append(f"{''.join(pieces)}concat=n={len(pieces)}:v=1:a=0[video]")
+    return graph, "video", boundaries, frame
+
+
+CALM = ["setup", "resolution"]
+
+
+def plan_reel(cuts: int, dissolves: int, fades: int, fps: int, seed: int = 11) -> list[ShotSpec]:
+    """Shots of 2-4 s in every look and source, joined by the given numbers of hard cuts,
+    dissolves and fades in a shuffled order: a test reel for shot detection."""
+    rng = random.Random(seed)
+    joins = ["cut"] * cuts + ["dissolve"] * dissolves + ["fade"] * fades
+    rng.shuffle(joins)
+    shots: list[ShotSpec] = []
+    t, last_kind = 0.0, ""
+    joins = ["start", *joins]
+    for i, trans in enumerate(joins):
+        # Editors dissolve and fade between calm shots; hard cuts join anything, strobing
+        # and fast climax shots included.
+        gradual = {trans, joins[i + 1] if i + 1 < len(joins) else ""} & {"dissolve", "fade"}
+        act = rng.choice(CALM if gradual else list(STORY))
+        kind = rng.choice([k for k in sorted({k for kinds in KINDS.values() for k in kinds}) if k != last_kind])
+        last_kind = kind
+        frames = round(rng.uniform(2.0, 4.0) * fps)
+        lo, hi = ACT_LOOK[act][0]
+        shots.append(ShotSpec(len(shots), act, kind, t, frames, trans, rng.uniform(lo, hi), rng.randrange(1 << 30)))
+        t += frames / fps
+    return shots
+
+
+def build_reel(
+    film: str | Path, truth: str | Path, shots: list[ShotSpec], width: int = 320, height: int = 180, fps: int = 24
+) -> None:
+    """Render `shots` (from `plan_reel`) without sound; write the boundaries as ground truth."""
+    graph, label, boundaries, frames = _join(shots, width, height, fps)
+    with atomic.atomic_path(Path(film)) as tmp:
+        media.run(
+            ["ffmpeg", "-y", "-v", "error", "-filter_complex", ";".join(graph), "-map", f"[{label}]",
+             "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p", "-r", str(fps),
+             "-f", "mp4", str(tmp)],
+            film,
+            "rendering the shot reel",
+        )  # fmt: skip
+    atomic.write_json(truth, {"duration": frames / fps, "fps": fps, "boundaries": boundaries})
+
+
 def build_demo(
     film: str | Path,
     subtitles: str | Path,
@@ -243,48 +338,7 @@ def build_demo(
 ) -> None:
     """Render the demo film, its SRT and its ground truth, each written atomically."""
     shots = plan_shots(duration, fps)
-    parts = []
-    for s in shots:
-        # A shot followed by a dissolve runs one second longer: the overlap.
-        followed_by_dissolve = s.index + 1 < len(shots) and shots[s.index + 1].transition_in == "dissolve"
-        extra = round(DISSOLVE_SECONDS * fps) if followed_by_dissolve else 0
-        parts.append(f"{_source(s, width, height, fps, s.frames + extra)}[s{s.index}]")
-    # Join shots: dissolves overlap the previous shot's extra second; the fade goes
-    # out to black over the last 0.75 s of the climax and in over the first 0.75 s.
-    graph = list(parts)
-    fade_len = 0.75
-    acc, acc_frames = "s0", shots[0].frames
-    boundaries = []
-    for s in shots[1:]:
-        t = acc_frames / fps
-        out = f"j{s.index}"
-        if s.transition_in == "dissolve":
-            off = t
-            # xfade wants equal timebases and rates on both inputs; concat changes them.
-            graph.append(f"[{acc}]settb=AVTB,fps={fps}[xa{s.index}]")
-            graph.append(f"[s{s.index}]settb=AVTB,fps={fps}[xb{s.index}]")
-            graph.append(
-                f"[xa{s.index}][xb{s.index}]xfade=transition=fade:duration={DISSOLVE_SECONDS}:offset={off:.6f}[{out}]"
-            )
-            boundaries.append(
-                {
-                    "time": round(t + DISSOLVE_SECONDS / 2, 4),
-                    "kind": "dissolve",
-                    "start": round(t, 4),
-                    "end": round(t + DISSOLVE_SECONDS, 4),
-                }
-            )
-        elif s.transition_in == "fade":
-            graph.append(f"[{acc}]fade=t=out:st={t - fade_len:.4f}:d={fade_len}[fo{s.index}]")
-            graph.append(f"[s{s.index}]fade=t=in:st=0:d={fade_len}[fi{s.index}]")
-            graph.append(f"[fo{s.index}][fi{s.index}]concat=n=2:v=1:a=0[{out}]")
-            boundaries.append(
-                {"time": round(t, 4), "kind": "fade", "start": round(t - fade_len, 4), "end": round(t + fade_len, 4)}
-            )
-        else:
-            graph.append(f"[{acc}][s{s.index}]concat=n=2:v=1:a=0[{out}]")
-            boundaries.append({"time": round(t, 4), "kind": "cut", "start": round(t, 4), "end": round(t, 4)})
-        acc, acc_frames = out, acc_frames + s.frames
+    graph, acc, boundaries, acc_frames = _join(shots, width, height, fps)
     total = acc_frames / fps
     # Audio: one segment per act, with short fades so the act changes are heard, not clicked.
     audio_labels = []

@@ -63,13 +63,20 @@ class Shot(Artefact):
     index: int
     start: float
     end: float
-    boundary: Literal["start", "cut", "fade"]  # how this shot begins
+    boundary: Literal["start", "cut", "dissolve", "fade"]  # how this shot begins
     motion: float  # mean absolute luma change per frame, 0-1
     brightness: float  # 0-1
     contrast: float  # 0-1 (luma std)
     colourfulness: float  # 0-1
     loudness_db: float  # mean RMS level of the film audio, dBFS (-90 when silent)
     sharpness: float  # Laplacian variance of the keyframe, arbitrary units
+    blend_in: float = 0.0  # s at its start still mixed with the shot before (a dissolve)
+    blend_out: float = 0.0  # s at its end already mixed with the shot after
+
+    def clean(self) -> Shot:
+        """The shot without the parts that are blends with its neighbours: clips come from here."""
+        start = min(self.start + self.blend_in, self.end)
+        return self.model_copy(update={"start": start, "end": max(self.end - self.blend_out, start)})
 
 
 class Keyframe(Artefact):

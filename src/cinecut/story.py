@@ -178,7 +178,8 @@ def build_narrative(
     acts = {"BEGINNING": 0, "ESCALATION": 1, "CLIMAX": 2}
     meaning = meaning or zones.Lexical()
     usable = []
-    for shot, kf in zip(analysis.shots, analysis.shot_keyframes(), strict=True):
+    for whole, kf in zip(analysis.shots, analysis.shot_keyframes(), strict=True):
+        shot = whole.clean()  # a clip never shows a dissolve's double exposure
         desc = frames.get(round(kf.time, 4))
         middle = (shot.start + shot.end) / 2
         if shot.end - shot.start < MIN_CLIP or shot.brightness < BLACK or desc is None:

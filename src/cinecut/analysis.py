@@ -232,11 +232,13 @@ def analyse(stamp: Stamp, keyframe_dir: Path) -> Analysis:
                     if prev_gray is not None:
                         shot.motion_times.append(t)
                         shot.motion.append(float(np.abs(gray.astype(np.int16) - prev_gray).mean()) / 255.0)
-                    # Keyframes: the sharpest frame of each second of the shot (black ones
-                    # only when nothing else is there).
+                    # Keyframes: the sharpest frame of each second of the shot (black ones,
+                    # and ones just after a jump, only when nothing else is there).
                     slot = int(t // SLOT)
                     held = shot.slots.get(slot)
-                    sharp = float(cv2.Laplacian(gray, cv2.CV_32F).var()) * (0.2 if features.black else 1.0)
+                    sharp = float(cv2.Laplacian(gray, cv2.CV_32F).var())
+                    if features.black or detector.settling():
+                        sharp *= 0.2
                     if held is None or sharp > held.sharpness:
                         if not size[0]:
                             size = (KEYFRAME_WIDTH, round(KEYFRAME_WIDTH * frame.height / (frame.width * sar) / 2) * 2)

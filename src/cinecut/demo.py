@@ -252,9 +252,9 @@ def _join(shots: list[ShotSpec], width: int, height: int, fps: int) -> tuple[lis
         tail = dissolve if nxt == "dissolve" else 0
         chain = _source(s, width, height, fps, s.frames + tail)
         if s.transition_in == "fade":
-            chain += f",fade=t=in:start_frame=0:nb_frames={fade}"
+            chain += f",fade=t=in:start_frame=0:nb_frames={min(fade, s.frames)}"
         if nxt == "fade":
-            chain += f",fade=t=out:start_frame={s.frames - fade}:nb_frames={fade}"
+            chain += f",fade=t=out:start_frame={max(s.frames - fade, 0)}:nb_frames={min(fade, s.frames)}"
         spans = {"h": (0, head), "b": (head, s.frames), "t": (s.frames, s.frames + tail)}
         spans = {k: v for k, v in spans.items() if v[1] > v[0]}
         labels = "".join(f"[{k}{s.index}]" for k in spans)

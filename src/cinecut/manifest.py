@@ -152,13 +152,18 @@ def snap_to_beats(
     segments: list[Segment], ranges: list[tuple[float, float]], beats: list[float], fps: Fraction
 ) -> tuple[list[Segment], int]:
     """Whole frames for every segment, and each segment's end (the next cut) moved onto the
-    nearest beat its range allows. Beats are trailer time: only clip out-points and card
-    lengths change, never where a clip starts in the film. Returns (segments, cuts snapped)."""
+    beat its range allows that is nearest to where the plan puts that cut. Aiming at the
+    plan, not at the segment's own length, lets a later cut win back what an earlier one
+    lost: clips that end at their shot's edge can only snap earlier, and a run of them
+    would otherwise shorten the trailer by up to half a beat each. Beats are trailer time:
+    only clip out-points and card lengths change, never where a clip starts in the film.
+    Returns (segments, cuts snapped)."""
     beat_frames = sorted({round(Fraction(b).limit_denominator(100000) * fps) for b in beats})
-    out, t, snapped = [], 0, 0
+    out, t, planned, snapped = [], 0, 0, 0
     for seg, (low, high) in zip(segments, ranges, strict=True):
-        natural = t + max(round(seg.length * fps), 1)
+        planned += max(round(seg.length * fps), 1)
         lo, hi = t + max(math.ceil(low * fps - 1e-6), 1), t + math.floor(high * fps + 1e-6)
+        natural = min(max(planned, lo), max(hi, lo))
         options = beat_frames[bisect.bisect_left(beat_frames, lo) : bisect.bisect_right(beat_frames, hi)]
         end = min(options, key=lambda f: (abs(f - natural), f)) if options else natural
         snapped += bool(options)

@@ -12,6 +12,7 @@ import bisect
 import logging
 import time
 from array import array
+from collections import deque
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -24,7 +25,7 @@ from PIL import Image
 
 from .errors import CinecutError
 from .models import Analysis, Keyframe, Shot, Stamp
-from .shots import DISSOLVE_HALF, BoundaryDetector, Features
+from .shots import CUT_CONTEXT, DISSOLVE_HALF, BoundaryDetector, Features
 
 log = logging.getLogger(__name__)
 
@@ -196,10 +197,13 @@ def analyse(stamp: Stamp, keyframe_dir: Path) -> Analysis:
             resampler = av.AudioResampler(format="flt", layout="mono", rate=AUDIO_RATE)
         audio_chunks: list[np.ndarray] = []
         shots: list[_ShotAccumulator] = []
-        detector = BoundaryDetector(float(Fraction(stamp.fps)) or 24.0)
+        fps = float(Fraction(stamp.fps)) or 24.0
+        usable = stamp.duration
+        detector = BoundaryDetector(fps)
+        pending: deque[_Frame] = deque()
         # Boundaries are placed up to `detector.delay` frames behind the newest one; what
         # lies further back is settled.
-        horizon = detector.delay / (float(Fraction(stamp.fps)) or 24.0) + 2 * SLOT
+        horizon = detector.delay / fps + 2 * SLOT
         settled_at = 0
         prev_gray = None
         frames = 0
@@ -228,26 +232,22 @@ def analyse(stamp: Stamp, keyframe_dir: Path) -> Analysis:
                     features = Features.of(t, small, hsv, gray)
                     for at, kind in detector.push(features):
                         _place(shots, at, kind)
-                    shot = shots[-1]
-                    if prev_gray is not None:
-                        shot.motion_times.append(t)
-                        shot.motion.append(float(np.abs(gray.astype(np.int16) - prev_gray).mean()) / 255.0)
-                    # Keyframes: the sharpest frame of each second of the shot (black ones,
-                    # and ones just after a jump, only when nothing else is there).
+                    gray16 = gray.astype(np.int16)
+                    motion = None if prev_gray is None else float(np.abs(gray16 - prev_gray).mean()) / 255.0
+                    sharp = float(cv2.Laplacian(gray, cv2.CV_32F).var()) * (0.2 if features.black else 1.0)
+                    if not size[0]:
+                        size = (KEYFRAME_WIDTH, round(KEYFRAME_WIDTH * frame.height / (frame.width * sar) / 2) * 2)
+                    # A frame is counted into its shot once no hard cut can be placed before
+                    # it any more: a frame after a cut never stands in for the shot before.
+                    pending.append(_Frame(t, frame, small, motion, sharp))
+                    if len(pending) > CUT_CONTEXT:
+                        _count(shots, pending.popleft(), size, fps)
                     slot = int(t // SLOT)
-                    held = shot.slots.get(slot)
-                    sharp = float(cv2.Laplacian(gray, cv2.CV_32F).var())
-                    if features.black or detector.settling():
-                        sharp *= 0.2
-                    if held is None or sharp > held.sharpness:
-                        if not size[0]:
-                            size = (KEYFRAME_WIDTH, round(KEYFRAME_WIDTH * frame.height / (frame.width * sar) / 2) * 2)
-                        shot.slots[slot] = _Candidate(t, sharp, frame, size, small)
                     if slot > settled_at:
                         settled_at = slot
                         for acc in shots[-8:]:
                             acc.settle(t - horizon)
-                    prev_gray = gray.astype(np.int16)
+                    prev_gray = gray16
                     frames += 1
                     if time.monotonic() - last_report > 3:
                         last_report = time.monotonic()
@@ -260,17 +260,52 @@ def analyse(stamp: Stamp, keyframe_dir: Path) -> Analysis:
             if frames == 0:
                 raise CinecutError(film, f"no decodable video: {exc}") from exc
             log.warning("%s: decoding stopped at frame %d: %s", film, frames, exc)
+            # The picture ends at the last frame decoded: no clip may reach past it.
+            usable = min(usable, t + 1 / fps)
     if not shots:
         raise CinecutError(film, "no decodable video frames")
     for at, kind in detector.finish():
         _place(shots, at, kind)
+    for waiting in pending:
+        _count(shots, waiting, size, fps)
     audio = np.concatenate(audio_chunks) if audio_chunks else np.zeros(0, np.float32)
     for i, acc in enumerate(shots):
         if not acc.slots:  # a boundary placed after the shot's frames had all been counted
             lender = shots[i - 1] if i else shots[i + 1]
             acc.slots[-1] = max(lender.slots.values(), key=lambda c: c.time if i else -c.time)
         acc.settle(float("inf"))
-    return _finish(stamp, shots, frames, audio, keyframe_dir)
+    return _finish(stamp, shots, frames, audio, keyframe_dir, usable)
+
+
+@dataclass
+class _Frame:
+    """A decoded frame waiting to be counted into its shot."""
+
+    t: float
+    frame: av.VideoFrame
+    small: np.ndarray
+    motion: float | None  # mean absolute luma change from the frame before
+    sharpness: float
+
+
+def _count(shots: list[_ShotAccumulator], f: _Frame, size: tuple[int, int], fps: float) -> None:
+    """Add a frame's motion to its shot and make it the keyframe candidate of its second
+    if it is the sharpest so far (a frame just after a cut or fade, whose picture often
+    still carries the encoder's smear of the shot before, only if nothing else is there)."""
+    i = len(shots) - 1
+    while i > 0 and shots[i].start > f.t:
+        i -= 1
+    shot = shots[i]
+    if f.motion is not None and f.t > shot.start:  # the change into a shot is not its motion
+        shot.motion_times.append(f.t)
+        shot.motion.append(f.motion)
+    sharpness = f.sharpness
+    if shot.boundary in ("cut", "fade") and f.t - shot.start < 3.5 / fps:
+        sharpness *= 0.2
+    slot = int(f.t // SLOT)
+    held = shot.slots.get(slot)
+    if held is None or sharpness > held.sharpness:
+        shot.slots[slot] = _Candidate(f.t, sharpness, f.frame, size, f.small)
 
 
 def _place(shots: list[_ShotAccumulator], t: float, kind: str) -> None:
@@ -317,12 +352,14 @@ def _select(acc: list[_ShotAccumulator], duration: float) -> tuple[list[tuple[in
     return chosen, dropped
 
 
-def _finish(stamp: Stamp, acc: list[_ShotAccumulator], frames: int, audio: np.ndarray, keyframe_dir: Path) -> Analysis:
+def _finish(
+    stamp: Stamp, acc: list[_ShotAccumulator], frames: int, audio: np.ndarray, keyframe_dir: Path, usable: float
+) -> Analysis:
     shots: list[Shot] = []
     keyframes: list[Keyframe] = []
     keyframe_dir.mkdir(parents=True, exist_ok=True)
     for i, a in enumerate(acc):
-        end = acc[i + 1].start if i + 1 < len(acc) else stamp.duration
+        end = acc[i + 1].start if i + 1 < len(acc) else usable
         seg = audio[int(a.start * AUDIO_RATE) : int(end * AUDIO_RATE)]
         best = a.best
         gray = cv2.cvtColor(best.small, cv2.COLOR_BGR2GRAY)

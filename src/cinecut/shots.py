@@ -114,12 +114,6 @@ class BoundaryDetector:
         self.in_black = False
         self.best: tuple[float, int] | None = None  # strongest dissolve candidate: score, m
 
-    def settling(self) -> bool:
-        """Whether the picture jumped within the last few frames: a frame just after a
-        cut often still carries the encoder's smear of the shot before."""
-        recent = range(1, min(CUT_CONTEXT, len(self.frames)) + 1)
-        return any(self.frames[-k].cut_score >= CUT_SCORE for k in recent)
-
     def _at(self, n: int) -> Features:
         return self.frames[n - (self.count - len(self.frames))]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -190,3 +191,12 @@ def pytest_terminal_summary(terminalreporter) -> None:
     for family, name, ok in BAD_INPUT_CASES:
         if not ok:
             terminalreporter.write_line(f"  not handled: {family}: {name}")
+
+
+def turn_upright(film):
+    """Write the display matrix a phone held upright writes (ffprobe: rotation -90) into the
+    video track's header; ffmpeg 5.1 cannot write one itself."""
+    data = bytearray(film.read_bytes())
+    matrix = data.find(b"tkhd") - 4 + 48  # version-0 tkhd: the matrix follows 48 bytes in
+    data[matrix : matrix + 36] = struct.pack(">9I", 0, 0x10000, 0, 0xFFFF0000, 0, 0, 0, 0, 0x40000000)
+    film.write_bytes(bytes(data))

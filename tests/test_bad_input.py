@@ -12,7 +12,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import SNAKEMAKE, TRACEBACKS, bad_input_case, copy_workflow, planned_jobs, record_case, snakemake
+from conftest import (
+    SNAKEMAKE,
+    TRACEBACKS,
+    bad_input_case,
+    copy_workflow,
+    planned_jobs,
+    record_case,
+    snakemake,
+    turn_upright,
+)
 
 SMALL = {"trailer": {"width": 320, "height": 180, "preset": "ultrafast"}}
 TWO_SHOTS = (
@@ -63,6 +72,8 @@ def make_corpus(films: Path) -> dict[str, tuple[str, str, str]]:
     case("one static frame, no audio", still)
     odd = film(films / "odd.mkv", size="853x479", post=",setsar=4/3", codec=("ffv1",), pix="yuv444p")
     case("odd size (853x479), non-square pixels, FFV1", odd)
+    turn_upright(film(films / "phone.mp4"))
+    case("a phone's film, shown turned a quarter (display matrix)", films / "phone.mp4")
     case("huge (4096x2160), 4:4:4, no audio", film(films / "huge.mp4", seconds=2, size="4096x2160", audio=False,
                                                   pix="yuv444p"))  # fmt: skip
     broken = bytearray(

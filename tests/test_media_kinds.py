@@ -1,5 +1,6 @@
 """The analysis stage on the media users have: each codec and container, frame rates,
-10-bit, non-square pixels, odd sizes, 5.1 and no sound, a film shorter than a trailer.
+10-bit, non-square pixels, odd sizes, a phone's rotation, 5.1 and no sound, a film shorter
+than a trailer.
 Each film has a known cut; its shot times must be in the film's own seconds (counted from
 its start, as ffmpeg seeks: an MPEG-TS starts at 1.4 s) and its keyframes must decode as
 images of the film's display shape."""
@@ -10,7 +11,9 @@ import subprocess
 from fractions import Fraction
 
 import cv2
+import numpy as np
 import pytest
+from conftest import turn_upright
 
 from cinecut import analysis, source
 
@@ -38,6 +41,7 @@ KINDS = {  # name: (file, encoder arguments, size, rate, pixel format, filter af
     "odd 853x479 FFV1": ("f.mkv", ("-c:v", "ffv1"), "853x479", "24", "yuv444p", "", 0, 4),
     "5.1 sound": ("f.mp4", X264, "320x180", "24", "yuv420p", "", 6, 4),
     "1.5 s film": ("f.mp4", X264, "320x180", "24", "yuv420p", "", 2, 1.5),
+    "rotated (a phone held upright)": ("f.mp4", X264, "320x180", "30", "yuv420p", "", 2, 4),
 }  # fmt: skip
 
 
@@ -52,6 +56,9 @@ def test_shots_in_film_seconds_and_keyframes_in_display_shape(kind, tmp_path):
     else:
         cmd += ["-map", "[v]"]
     subprocess.run([*cmd, *encoder, str(film)], check=True)
+    rotated = kind.startswith("rotated")
+    if rotated:
+        turn_upright(film)
 
     stamp = source.make_stamp(film)
     frame = float(1 / Fraction(rate)) + 1e-6
@@ -61,7 +68,16 @@ def test_shots_in_film_seconds_and_keyframes_in_display_shape(kind, tmp_path):
     assert abs(stamp.duration - seconds) <= 2 * frame
     width, height = (int(x) for x in size.split("x"))
     shown = width * Fraction(post.split("=")[1]) / height if post else Fraction(width, height)
+    if rotated:
+        shown = 1 / shown
+        assert (stamp.display_width, stamp.display_height) == (height, width)
     for kf in result.keyframes:
         image = cv2.imread(str(tmp_path / "keyframes" / kf.image))
         assert image is not None and abs(image.shape[1] / image.shape[0] - shown) < 0.01, (kf.image, image.shape)
+        if rotated:  # upright as ffmpeg shows it, not upside down
+            shown_by_ffmpeg = tmp_path / "ffmpeg.png"
+            subprocess.run(["ffmpeg", "-v", "error", "-y", "-ss", f"{kf.time}", "-i", str(film), "-frames:v", "1",
+                            str(shown_by_ffmpeg)], check=True)  # fmt: skip
+            upright = cv2.resize(cv2.imread(str(shown_by_ffmpeg)), image.shape[1::-1]).astype(int)
+            assert np.abs(upright - image).mean() < 0.2 * np.abs(upright - cv2.rotate(image, cv2.ROTATE_180)).mean()
     assert all(shot.loudness_db > -60 for shot in result.shots) == bool(channels), result.shots

@@ -34,6 +34,8 @@ KEYFRAME_WIDTH = 640
 AUDIO_RATE = 16000
 
 
+# cv2.rotate codes that show a frame upright, by the display matrix's counter-clockwise turn.
+TURNS = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
 SLOT = 1.0  # s: a shot keeps its sharpest frame per second while a boundary may still split it
 STRETCH = 15.0  # s: each stretch of the film's timeline keeps, per shot, its sharpest frame
 GAP = 30.0  # s: the longest time without a keyframe that those frames are used to fill
@@ -48,6 +50,7 @@ class _Candidate:
     sharpness: float
     frame: av.VideoFrame | None  # the decoded picture until sealed: most candidates are
     size: tuple[int, int]  # overtaken and never converted; keyframe width, height
+    turn: int | None  # cv2.rotate code that shows it upright, None for none
     small: np.ndarray  # analysis size, BGR
     jpeg: bytes = b""
     faces: tuple[int, float] = (0, 0.0)  # count, largest face's share of the frame
@@ -59,6 +62,8 @@ class _Candidate:
         if self.frame is None:
             return
         image = self.frame.to_ndarray(width=self.size[0], height=self.size[1], format="bgr24")
+        if self.turn is not None:
+            image = cv2.rotate(image, self.turn)
         ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
         if not ok:
             raise CinecutError("keyframe", f"cannot encode the frame at {self.time:.3f} s")
@@ -215,6 +220,7 @@ def analyse(stamp: Stamp, keyframe_dir: Path) -> Analysis:
         # Keyframes at the shape the film is shown in: non-square pixels stretched.
         sar = Fraction(stamp.sar)
         size = (0, 0)  # of the keyframes, from the first frame
+        turn = TURNS.get(stamp.rotation)  # keyframes as the film is shown: a phone's upright
         try:
             for packet in container.demux(*streams):
                 for frame in packet.decode():
@@ -241,7 +247,7 @@ def analyse(stamp: Stamp, keyframe_dir: Path) -> Analysis:
                     # it any more: a frame after a cut never stands in for the shot before.
                     pending.append(_Frame(t, frame, small, motion, sharp))
                     if len(pending) > CUT_CONTEXT:
-                        _count(shots, pending.popleft(), size, fps)
+                        _count(shots, pending.popleft(), size, turn, fps)
                     slot = int(t // SLOT)
                     if slot > settled_at:
                         settled_at = slot
@@ -267,7 +273,7 @@ def analyse(stamp: Stamp, keyframe_dir: Path) -> Analysis:
     for at, kind in detector.finish():
         _place(shots, at, kind)
     for waiting in pending:
-        _count(shots, waiting, size, fps)
+        _count(shots, waiting, size, turn, fps)
     audio = np.concatenate(audio_chunks) if audio_chunks else np.zeros(0, np.float32)
     for i, acc in enumerate(shots):
         if not acc.slots:  # a boundary placed after the shot's frames had all been counted
@@ -288,7 +294,7 @@ class _Frame:
     sharpness: float
 
 
-def _count(shots: list[_ShotAccumulator], f: _Frame, size: tuple[int, int], fps: float) -> None:
+def _count(shots: list[_ShotAccumulator], f: _Frame, size: tuple[int, int], turn: int | None, fps: float) -> None:
     """Add a frame's motion to its shot and make it the keyframe candidate of its second
     if it is the sharpest so far (a frame just after a cut or fade, whose picture often
     still carries the encoder's smear of the shot before, only if nothing else is there)."""
@@ -305,7 +311,7 @@ def _count(shots: list[_ShotAccumulator], f: _Frame, size: tuple[int, int], fps:
     slot = int(f.t // SLOT)
     held = shot.slots.get(slot)
     if held is None or sharpness > held.sharpness:
-        shot.slots[slot] = _Candidate(f.t, sharpness, f.frame, size, f.small)
+        shot.slots[slot] = _Candidate(f.t, sharpness, f.frame, size, turn, f.small)
 
 
 def _place(shots: list[_ShotAccumulator], t: float, kind: str) -> None:

@@ -74,11 +74,11 @@ def output_size(stamp: Stamp, width: int, height: int) -> tuple[int, int]:
         return width, height
     film_width = stamp.display_width
     if not width and not height:
-        width, height = film_width, stamp.height
+        width, height = film_width, stamp.display_height
     elif not width:
-        width = round(height * film_width / stamp.height)
+        width = round(height * film_width / stamp.display_height)
     else:
-        height = round(width * stamp.height / film_width)
+        height = round(width * stamp.display_height / film_width)
     return max(width // 2 * 2, 2), max(height // 2 * 2, 2)
 
 

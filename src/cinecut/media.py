@@ -65,6 +65,7 @@ class MediaInfo:
     has_audio: bool
     audio_channels: int
     sar: Fraction = Fraction(1)  # sample (pixel) aspect ratio: 32/27 for an anamorphic NTSC DVD
+    rotation: int = 0  # display matrix, counter-clockwise degrees: 0, 90, 180 or 270
 
 
 def _rate(text: str | None) -> Fraction:
@@ -111,7 +112,17 @@ def probe(path: str | Path) -> MediaInfo:
         has_audio=audio is not None,
         audio_channels=int(audio.get("channels") or 0) if audio else 0,
         sar=_ratio(video.get("sample_aspect_ratio")),
+        rotation=_rotation(video),
     )
+
+
+def _rotation(video: dict) -> int:
+    """The display matrix's turn, counter-clockwise degrees in 0/90/180/270 (a phone held
+    upright writes -90, i.e. 270: the picture is shown turned a quarter clockwise)."""
+    for side in video.get("side_data_list") or []:
+        if "rotation" in side:
+            return round(float(side["rotation"]) / 90) * 90 % 360
+    return 0
 
 
 def _ratio(text: str | None) -> Fraction:

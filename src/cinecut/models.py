@@ -35,6 +35,7 @@ class Stamp(Artefact):
     has_audio: bool
     audio_channels: int
     sar: str = "1"  # sample aspect ratio, exact rational: "32/27" for anamorphic 720x480
+    rotation: int = 0  # display matrix, counter-clockwise degrees (270: a phone held upright)
 
     @property
     def fingerprint(self) -> str:
@@ -42,8 +43,14 @@ class Stamp(Artefact):
 
     @property
     def display_width(self) -> int:
-        """The width the picture is shown at: `width` stretched by non-square pixels."""
-        return round(self.width * Fraction(self.sar))
+        """The width the picture is shown at: `width` stretched by non-square pixels, or
+        its height when the film is shown turned a quarter."""
+        stretched = round(self.width * Fraction(self.sar))
+        return self.height if self.rotation % 180 else stretched
+
+    @property
+    def display_height(self) -> int:
+        return round(self.width * Fraction(self.sar)) if self.rotation % 180 else self.height
 
 
 class DialogueLine(Artefact):

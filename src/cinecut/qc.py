@@ -90,8 +90,8 @@ def clip_timings(
     transitions = fit_transitions(placements, stamp, fps)
     # The film's picture inside the letterbox/pillarbox, as conform scaled it.
     film_width = stamp.display_width
-    scale = min(width / film_width, height / stamp.height) if film_width and stamp.height else 1.0
-    aw, ah = int(film_width * scale) // 2 * 2 or width, int(stamp.height * scale) // 2 * 2 or height
+    scale = min(width / film_width, height / stamp.display_height) if film_width and stamp.display_height else 1.0
+    aw, ah = int(film_width * scale) // 2 * 2 or width, int(stamp.display_height * scale) // 2 * 2 or height
     out = _thumbs(trailer, crop=f"crop={aw}:{ah}:{(width - aw) // 2}:{(height - ah) // 2},")
     timings = []
     after = [*transitions[1:], ("cut", 0)]

@@ -40,4 +40,5 @@ def make_stamp(film: str | Path) -> Stamp:
         has_audio=info.has_audio,
         audio_channels=info.audio_channels,
         sar=f"{info.sar.numerator}/{info.sar.denominator}",
+        rotation=info.rotation,
     )

@@ -85,7 +85,7 @@ class Features:
         mean, std = cv2.meanStdDev(tiny)
         shape = (tiny - float(mean[0, 0])) / (float(std[0, 0]) + 2.0)
         blocks = cv2.resize(small_bgr, BLOCKS, interpolation=cv2.INTER_AREA).astype(np.float32)
-        return cls(t, histogram(hsv), tiny, shape, blocks, float(gray.mean()) / 255.0 < BLACK_LUMA)
+        return cls(t, histogram(hsv), tiny, shape, blocks, cv2.mean(gray)[0] / 255.0 < BLACK_LUMA)
 
 
 def _blend_residual(frames: list[np.ndarray], first: np.ndarray, last: np.ndarray, alphas: list[float]) -> float:

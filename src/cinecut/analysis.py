@@ -122,9 +122,6 @@ class _ShotAccumulator:
         # The change into the boundary frame spans two pictures: neither shot keeps it.
         new.motion_times, new.motion = self.motion_times[at + 1 :], self.motion[at + 1 :]
         del self.motion_times[at:], self.motion[at:]
-        if not self.slots and new.slots:  # a shot shorter than its one slot lent its frame
-            first = min(new.slots.values(), key=lambda c: c.time)
-            self.slots[int(first.time // SLOT)] = first
         return new
 
 
@@ -278,9 +275,12 @@ def analyse(stamp: Stamp, keyframe_dir: Path) -> Analysis:
         _count(shots, waiting, size, turn, fps)
     audio = np.concatenate(audio_chunks) if audio_chunks else np.zeros(0, np.float32)
     for i, acc in enumerate(shots):
-        if not acc.slots:  # a boundary placed after the shot's frames had all been counted
-            lender = shots[i - 1] if i else shots[i + 1]
-            acc.slots[-1] = max(lender.slots.values(), key=lambda c: c.time if i else -c.time)
+        if not acc.slots:  # a dissolve placed inside one second: the nearest frame stands in
+            around = [c for a in shots[max(i - 1, 0) : i + 2] for c in a.slots.values()] or [
+                c for a in shots for c in a.slots.values()
+            ]
+            nearest = min(around, key=lambda c: abs(c.time - acc.start))
+            acc.slots[int(nearest.time // SLOT)] = nearest
         acc.settle(float("inf"))
     return _finish(stamp, shots, frames, audio, keyframe_dir, usable)
 
@@ -300,10 +300,7 @@ def _count(shots: list[_ShotAccumulator], f: _Frame, size: tuple[int, int], turn
     """Add a frame's motion to its shot and make it the keyframe candidate of its second
     if it is the sharpest so far (a frame just after a cut or fade, whose picture often
     still carries the encoder's smear of the shot before, only if nothing else is there)."""
-    i = len(shots) - 1
-    while i > 0 and shots[i].start > f.t:
-        i -= 1
-    shot = shots[i]
+    shot = shots[_shot_at(shots, f.t)]
     if f.motion is not None and f.t > shot.start:  # the change into a shot is not its motion
         shot.motion_times.append(f.t)
         shot.motion.append(f.motion)
@@ -321,11 +318,17 @@ def _place(shots: list[_ShotAccumulator], t: float, kind: str) -> None:
     if kind == "start":
         shots.append(_ShotAccumulator(start=t, boundary=kind))
         return
-    i = len(shots) - 1
-    while i > 0 and shots[i].start > t:  # it is one of the last few shots
-        i -= 1
+    i = _shot_at(shots, t)
     if t > shots[i].start:
         shots.insert(i + 1, shots[i].split(t, kind))
+
+
+def _shot_at(shots: list[_ShotAccumulator], t: float) -> int:
+    """The shot that film time `t` falls in: one of the last few, so searched from the end."""
+    i = len(shots) - 1
+    while i > 0 and shots[i].start > t:
+        i -= 1
+    return i
 
 
 def _select(acc: list[_ShotAccumulator], duration: float) -> tuple[list[tuple[int, _Candidate, str]], int]:

@@ -44,13 +44,17 @@ class Stamp(Artefact):
     @property
     def display_width(self) -> int:
         """The width the picture is shown at: `width` stretched by non-square pixels, or
-        its height when the film is shown turned a quarter."""
-        stretched = round(self.width * Fraction(self.sar))
-        return self.height if self.rotation % 180 else stretched
+        the height when the film is shown turned a quarter."""
+        return self.display_size[0]
 
     @property
     def display_height(self) -> int:
-        return round(self.width * Fraction(self.sar)) if self.rotation % 180 else self.height
+        return self.display_size[1]
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        stretched = round(self.width * Fraction(self.sar))
+        return (self.height, stretched) if self.rotation % 180 else (stretched, self.height)
 
 
 class DialogueLine(Artefact):

@@ -114,11 +114,16 @@ class BoundaryDetector:
         self.in_black = False
         self.best: tuple[float, int] | None = None  # strongest dissolve candidate: score, m
 
+    @property
+    def _oldest(self) -> int:
+        """Number of the oldest frame still held."""
+        return self.count - len(self.frames)
+
     def _at(self, n: int) -> Features:
-        return self.frames[n - (self.count - len(self.frames))]
+        return self.frames[n - self._oldest]
 
     def _have(self, n: int) -> bool:
-        return self.count - len(self.frames) <= n < self.count
+        return self._oldest <= n < self.count
 
     def push(self, f: Features) -> list[tuple[float, str]]:
         found: list[tuple[float, str]] = []
@@ -170,7 +175,7 @@ class BoundaryDetector:
         around = [self._at(j).cut_score for j in context if j != i and self._have(j)]
         if around and f.cut_score < CUT_STANDOUT * max(around):
             return []
-        first, last = max(i - 4, self.count - len(self.frames)), min(i + 3, self.count - 1)
+        first, last = max(i - 4, self._oldest), min(i + 3, self.count - 1)
         if _blend_residual([f.tiny], self._at(first).tiny, self._at(last).tiny, [0.5]) < CUT_NOT_BLEND:
             return []
         return [self._boundary(i, "cut")]
@@ -188,7 +193,7 @@ class BoundaryDetector:
         if change < DISSOLVE_CHANGE or float(np.abs(fa.blocks - fb.blocks).mean()) < DISSOLVE_CONTRAST:
             return found
         # A fade is a dissolve to black: leave the half-windows next to black frames to it.
-        near = range(max(a - h, self.count - len(self.frames)), b + h + 1)
+        near = range(max(a - h, self._oldest), b + h + 1)
         if any(a < c <= b for c in self.cuts) or any(self._at(j).black for j in near):
             return found
         quarter = [a + h // 2, m, b - h // 2]
@@ -198,7 +203,7 @@ class BoundaryDetector:
         if residual > DISSOLVE_BLEND:
             return found
         # The change a second either side, measured inside the neighbouring shots only.
-        before = max([a - 2 * h, self.count - len(self.frames)] + [c for c in self.cuts if c <= a])
+        before = max([a - 2 * h, self._oldest] + [c for c in self.cuts if c <= a])
         after = min([b + 2 * h] + [c - 1 for c in self.cuts if c > b])
         # Both shots must be seen for at least a half-window on their own.
         if a - before < h or after - b < h or self._at(before).black or self._at(after).black:
@@ -218,7 +223,7 @@ class BoundaryDetector:
         if not self._have(m):
             return []
         t = self._at(m).t
-        near = [self._at(c).t for c in self.cuts if self._have(c)]
+        near = [self._at(c).t for c in self.cuts]  # `push` keeps only held ones
         if any(abs(t - c) < DISSOLVE_HALF for c in near):
             return []
         return [self._boundary(m, "dissolve")]

@@ -1,9 +1,11 @@
-# One decode pass: shots, per-shot signals, keyframes.
+# One decode pass: shots, per-shot signals, keyframes (also where lines are said in long
+# shots: new subtitles re-analyse the film).
 
 
 rule analysis:
     input:
         stamp=f"{RESULTS}/{{film}}/source.json",
+        dialogue=f"{RESULTS}/{{film}}/dialogue.json",
     output:
         analysis=f"{RESULTS}/{{film}}/analysis.json",
         keyframes=directory(f"{RESULTS}/{{film}}/keyframes"),

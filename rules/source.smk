@@ -1,8 +1,11 @@
 # The source stamp (film identity) and the parsed dialogue.
 
 
+# Both are quick reads of small files: run beside Snakemake, never queued on a cluster.
+# (The dialogue feeds the analysis too, so it cannot join the story group.)
 localrules:
     stamp,
+    dialogue,
 
 
 rule stamp:
@@ -29,12 +32,7 @@ rule dialogue:
         f"{RESULTS}/{{film}}/dialogue.json",
     log:
         "logs/dialogue/{film}.log",
-    group:
-        "story"
     conda:
         "../envs/story.yaml"
-    resources:
-        mem_mb=500,
-        runtime=5,
     script:
         "../scripts/parse_dialogue.py"

@@ -1,4 +1,5 @@
-"""Snakemake script: one decode pass -> analysis.json + keyframes/."""
+"""Snakemake script: one decode pass -> analysis.json + keyframes/ (lines of dialogue add
+keyframes where they are said in long shots)."""
 
 from pathlib import Path
 
@@ -9,8 +10,9 @@ from cinecut.runner import run_script
 
 def main(sm):
     stamp = models.load(models.Stamp, sm.input.stamp)
+    dialogue = models.load(models.Dialogue, sm.input.dialogue)
     with atomic.atomic_dir(sm.output.keyframes) as keyframes:
-        result = analyse(stamp, Path(keyframes))
+        result = analyse(stamp, Path(keyframes), dialogue.lines)
     models.save(result, sm.output.analysis)
 
 

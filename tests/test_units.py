@@ -345,3 +345,40 @@ def test_long_takes_get_a_keyframe_every_30_s_and_alike_frames_are_dropped(tmp_p
     for kf in result.keyframes:
         height, width = cv2.imread(str(tmp_path / "kf" / kf.image)).shape[:2]
         assert (width, height) == (640, 360), kf.image
+
+
+def test_lines_said_in_long_shots_get_their_own_keyframes(tmp_path):
+    """A 20 s take of ever-changing pictures, 12 s of colour bars, a 4 s shot: each line in
+    the take gets a keyframe where it is said (or the shot's own keyframe is already within
+    APART of it); the bars' two lines find only frames like the one kept (dropped, counted);
+    the 4 s shot is too short for more than its own keyframe."""
+    from cinecut.models import DialogueLine
+
+    film = tmp_path / "talk.mp4"
+    take = "life=s=160x90:r=10:mold=10:ratio=0.3:life_color=#ffdd66:mold_color=#884422,trim=duration=20"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-filter_complex",
+         f"{take}[a];smptebars=s=160x90:r=10:d=12[b];testsrc2=s=160x90:r=10:d=4[c];[a][b][c]concat=n=3",
+         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(film)],
+        check=True,
+    )  # fmt: skip
+    said = [(3.0, 5.0), (9.2, 10.8), (15.0, 17.0), (21.0, 23.0), (28.0, 30.0), (33.0, 35.0)]
+    lines = [
+        DialogueLine(start=a, end=b, text=f"line {i}", emotion="neutral", intensity=0.2)
+        for i, (a, b) in enumerate(said)
+    ]
+    plain = analysis.analyse(source.make_stamp(film), tmp_path / "plain")
+    result = analysis.analyse(source.make_stamp(film), tmp_path / "kf", lines)
+    assert [(s.start, s.boundary) for s in result.shots] == [(0.0, "start"), (20.0, "cut"), (32.0, "cut")]
+    assert [kf.shot for kf in plain.keyframes] == [0, 1, 2]
+    spoken = [kf for kf in result.keyframes if kf.reason.startswith("where a line is said")]
+    assert spoken and all(kf.shot == 0 for kf in spoken), [(kf.time, kf.reason) for kf in result.keyframes]
+    for a, b in said[:3]:
+        middle = (a + b) / 2
+        near = [kf for kf in result.keyframes if abs(kf.time - middle) <= analysis.APART]
+        assert near, (middle, [kf.time for kf in result.keyframes])
+    for kf in spoken:  # the sharpest frame of the second the line's midpoint falls in
+        assert any(int((a + b) / 2) <= kf.time < int((a + b) / 2) + 1 for a, b in said), kf.time
+    assert [kf.shot for kf in result.keyframes].count(1) == 1 and result.near_duplicates_dropped >= 1
+    assert [kf.shot for kf in result.keyframes].count(2) == 1
+    assert [kf.time for kf in result.keyframes] == sorted(kf.time for kf in result.keyframes)

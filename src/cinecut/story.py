@@ -11,7 +11,7 @@ import numpy as np
 
 from . import zones
 from .models import Analysis, Candidate, Dialogue, DialogueLine, Narrative, Shot, Structure
-from .scenes import SceneDescFile
+from .scenes import SceneDescFile, SceneDescription
 from .vibes import Vibe
 
 MIN_CLIP = 0.5
@@ -175,6 +175,12 @@ def build_narrative(
     """
     sharp_max = max((s.sharpness for s in analysis.shots), default=1.0) or 1.0
     frames = {round(f.time, 4): f for f in scenes.frames}
+    # Every described keyframe of a shot (a long shot has several): a clip is described by
+    # the one nearest its middle, which shows what the clip shows.
+    described: dict[int, list[tuple[float, SceneDescription]]] = {}
+    for k in analysis.keyframes:
+        if (d := frames.get(round(k.time, 4))) is not None:
+            described.setdefault(k.shot, []).append((k.time, d))
     acts = {"BEGINNING": 0, "ESCALATION": 1, "CLIMAX": 2}
     meaning = meaning or zones.Lexical()
     usable = []
@@ -190,10 +196,11 @@ def build_narrative(
         usable.append((shot, kf, desc, middle, f"{said} {desc.visual_content}; {desc.mood}; {desc.action}".strip()))
     zoned = zones.assign([u[3] for u in usable], [u[4] for u in usable], structure, meaning)
     candidates: list[Candidate] = []
-    for (shot, kf, desc, _, _), (zone, zone_reason) in zip(usable, zoned, strict=True):
+    for (shot, kf, _, _, _), (zone, zone_reason) in zip(usable, zoned, strict=True):
         start, end, said, film_audio = _window(shot, kf.time, vibe.clip_seconds[acts[zone]], dialogue.lines)
         if end - start < MIN_CLIP:
             continue
+        desc = min(described[shot.index], key=lambda td: abs(td[0] - (start + end) / 2))[1]
         talk = max((ln.intensity for ln in dialogue.lines if said and ln.text == said), default=0.0)
         parts = {
             "scene intensity": 0.35 * desc.intensity,

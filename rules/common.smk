@@ -20,7 +20,6 @@ from cinecut import source as cinecut_source
 from cinecut import vision as cinecut_vision
 from cinecut import zones as cinecut_zones
 from cinecut.errors import CinecutError
-from cinecut.journal import remove_finished
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 

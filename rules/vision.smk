@@ -1,4 +1,5 @@
-# Scene descriptions per keyframe: the most expensive target, journaled frame by frame.
+# Scene descriptions per keyframe: the most expensive target, journaled frame by frame. The
+# journal stays: a rerun asks the model only for keyframes it has not answered well.
 
 
 rule scenedesc:
@@ -28,8 +29,3 @@ rule scenedesc:
     script:
         "../scripts/describe_scenes.py"
 
-
-# A journal goes once its msgpack is recorded as done, which is certain only when the run
-# has ended well; until then it stays, so that no answer is ever asked for twice.
-onsuccess:
-    remove_finished(Path(RESULTS).glob("*/*.scenedesc.msgpack.journal"))

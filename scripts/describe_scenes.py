@@ -16,7 +16,7 @@ def main(sm):
         models_dir=sm.config["models_dir"],
         threads=sm.threads,
     )
-    scenes.save(desc, sm.output[0])  # the journal stays until the run ends well (rules/vision.smk)
+    scenes.save(desc, sm.output[0])  # the journal stays: the answers of later runs (rules/vision.smk)
 
 
 run_script(snakemake, main)  # noqa: F821 - injected by Snakemake

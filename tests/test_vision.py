@@ -6,6 +6,7 @@ model files are tested here too; the SIGKILL trial runs the real workflow."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -195,6 +196,34 @@ def test_openai_server_answering_junk_falls_back_per_frame(demo_frames, tmp_path
             assert error in frame.error
 
 
+def test_the_journal_answers_reruns_so_only_unanswered_frames_are_asked(demo_frames, tmp_path):
+    """The journal stays after a run: a rerun asks the model only for frames it has not
+    answered well. A fallback is asked again; an answer is reused even when keyframes were
+    added before its frame (new subtitles), which renames every later keyframe."""
+    analysis, folder = demo_frames
+    journal = tmp_path / "j"
+    with StubServer("junk") as stub:
+        vis = settings("openai", retries=0, openai={"base_url": stub.url, "model": "m", "retries": 0})
+        first = analysis.model_copy(update={"keyframes": analysis.keyframes[:4]})
+        assert {f.outcome for f in vision.describe_all(first, folder, "1:2", vis, journal).frames} == {"fallback"}
+        stub.mode, stub.requests = "ok", 0
+        odd = analysis.model_copy(update={"keyframes": analysis.keyframes[1::2]})
+        vision.describe_all(odd, folder, "1:2", vis, journal)
+        assert stub.requests == len(odd.keyframes), "the two fallbacks among them are asked again"
+
+        renamed = tmp_path / "renamed"
+        renamed.mkdir()
+        keyframes = []
+        for i, kf in enumerate(analysis.keyframes):
+            shutil.copy(folder / kf.image, renamed / f"kf{i + 100:05d}.jpg")
+            keyframes.append(kf.model_copy(update={"index": i + 100, "image": f"kf{i + 100:05d}.jpg"}))
+        stub.requests = 0
+        every = vision.describe_all(analysis.model_copy(update={"keyframes": keyframes}), renamed, "1:2", vis, journal)
+        assert stub.requests == len(keyframes) - len(odd.keyframes), "only the frames never answered"
+        assert [f.image for f in every.frames] == [kf.image for kf in keyframes]
+        assert all(f.outcome == "ok" for f in every.frames)
+
+
 def test_journal_keeps_whole_records_and_drops_a_torn_tail(tmp_path):
     path = tmp_path / "x.journal"
     identity = {"model": "a", "fingerprint": "1:2"}
@@ -250,6 +279,7 @@ def test_sigkill_while_describing_resumes_at_the_next_frame(demo_build, tmp_path
     work = clone_build(demo_build, tmp_path / "w")
     target = "results/demo/demo.scenedesc.msgpack"
     journal = work / f"{target}.journal"
+    journal.unlink()  # the demo build's (heuristic answers): this test counts the stub's
     total = len(models.load(models.Analysis, work / "results/demo/analysis.json").keyframes)
     with StubServer("ok", delay=0.15) as stub:
         _set_vision(work, backend="openai", openai={"base_url": stub.url, "model": "stub", "concurrency": 1})
@@ -273,13 +303,25 @@ def test_sigkill_while_describing_resumes_at_the_next_frame(demo_build, tmp_path
         stub.requests = 0
         snakemake(work, "--rerun-incomplete", target)
         assert stub.requests == total - kept, "only the frames missing from the journal were asked"
-        assert not journal.exists(), "the journal is removed once the msgpack is in place"
         resumed = scenes.load(work / target)
 
         stub.requests = 0
         snakemake(work, "--forcerun", "scenedesc", target)
+        assert stub.requests == 0, "the journal stays and answers a rerun"
+        journal.unlink()  # the way to have every frame asked afresh
+        snakemake(work, "--forcerun", "scenedesc", target)
         assert stub.requests == total
         fresh = scenes.load(work / target)
+
+        # Edited subtitles re-analyse the film (keyframes go where lines are said in long
+        # shots); then the model is asked only about keyframes it has not seen, here none.
+        srt = work / "resources/demo/demo.srt"
+        cues = srt.read_text().strip().split("\n\n")
+        srt.write_text("\n\n".join(cues[: len(cues) // 2]) + "\n")
+        assert {"dialogue", "analysis", "scenedesc"} <= set(planned_jobs(snakemake(work, "-n", target)))
+        stub.requests = 0
+        snakemake(work, target)
+        assert stub.requests == 0
 
     def strip(desc):
         return [f.model_dump(exclude={"seconds"}) for f in desc.frames]

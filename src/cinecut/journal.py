@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -81,22 +80,9 @@ class Journal:
             self._fh.close()
             self._fh = None
 
-    def remove(self) -> None:
-        self.close()
-        self.path.unlink(missing_ok=True)
-
     def __enter__(self) -> Journal:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
 
-
-def remove_finished(journals: Iterable[Path]) -> None:
-    """Remove the journals whose target (the journal's path less `.journal`) exists. Called
-    once Snakemake has recorded every job of a run as done: the describing job itself must
-    not remove its journal, since a kill between its exit and Snakemake's bookkeeping makes
-    Snakemake delete the finished target as incomplete, and the rerun would ask every frame."""
-    for journal in journals:
-        if journal.with_suffix("").exists():
-            journal.unlink(missing_ok=True)

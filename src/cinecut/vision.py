@@ -12,6 +12,10 @@ after `vision.retries` extra attempts is replaced by the heuristic's, and the re
 says so (outcome "fallback", the error and the raw answer). A server that cannot be
 reached at all stops the job with one line instead: the frames done so far are kept in
 the journal, and the next run resumes there.
+
+The journal stays after the job: it holds every answer given for this film, model and
+prompt, keyed by keyframe time and image content. A rerun (new subtitles add keyframes, a
+repaired msgpack, `--forcerun`) asks the model only for frames it has not answered well.
 """
 
 from __future__ import annotations
@@ -238,12 +242,13 @@ def describe_frame(describer: Describer, kf: Keyframe, image: Path, prompt: str,
 
 
 def frame_key(kf: Keyframe, image: Path) -> str:
-    """Journal key: the keyframe's name, time and image content."""
+    """Journal key: the keyframe's time and image content (not its name, a running number
+    that shifts when keyframes are added before it)."""
     try:
         digest = hashlib.sha256(image.read_bytes()).hexdigest()[:16]
     except OSError:
         digest = "missing"
-    return f"{kf.image}@{kf.time:.4f}:{digest}"
+    return f"{kf.time:.4f}:{digest}"
 
 
 @dataclass
@@ -300,7 +305,8 @@ def describe_all(
     models_dir: str = "",
     threads: int = 1,
 ) -> SceneDescFile:
-    """Every keyframe described; frames already in a matching journal are not asked again."""
+    """Every keyframe described; frames answered well in a matching journal are not asked
+    again (a fallback is: the model may answer this time)."""
     keyframe_dir = Path(keyframe_dir)
     prompt = prompt_of(vision)
     describer = open_describer(vision, models_dir, threads)
@@ -316,10 +322,13 @@ def describe_all(
     results: dict[str, SceneDescription] = {}
     try:
         with Journal(journal_path, identity) as journal:
-            for key in keys:
+            for (kf, _), key in zip(frames, keys, strict=True):
+                record = journal.records.get(key)
+                if record is None or record.get("outcome") != "ok":
+                    continue
                 try:
-                    results[key] = SceneDescription.model_validate(journal.records[key])
-                except (KeyError, ValidationError):
+                    results[key] = SceneDescription.model_validate({**record, "image": kf.image})
+                except ValidationError:
                     pass
             todo = [frame for frame, key in zip(frames, keys, strict=True) if key not in results]
             log.info(

@@ -85,4 +85,3 @@ class Journal:
 
     def __exit__(self, *exc) -> None:
         self.close()
-

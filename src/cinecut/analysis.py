@@ -85,6 +85,7 @@ class _ShotAccumulator:
     slots: dict[int, _Candidate] = field(default_factory=dict)  # by whole SLOT of film time
     motion_times: array = field(default_factory=lambda: array("d"))
     motion: array = field(default_factory=lambda: array("f"))
+    short: bool = False  # ended before LONG_SHOT: the frames where lines are said need not stay
 
     @property
     def best(self) -> _Candidate:
@@ -111,7 +112,7 @@ class _ShotAccumulator:
             if stretch not in keep or self.slots[k].sharpness > self.slots[keep[stretch]].sharpness:
                 keep[stretch] = k
         for k in old:
-            if k in keep.values() or k in spoken:
+            if k in keep.values() or (k in spoken and not self.short):
                 self.slots[k].seal()
             else:
                 del self.slots[k]
@@ -131,7 +132,7 @@ class _ShotAccumulator:
 def _small_picture(frame: av.VideoFrame) -> np.ndarray:
     """The analysis picture (SMALL, BGR). Scaling a film frame down is most of the cost
     above decoding: 8-bit 4:2:0 (nearly every film) is shrunk plane by plane with OpenCV
-    and converted at the small size (1080p: ~0.12 ms, swscale ~1.9 ms). A large plane is
+    and converted at the small size (1080p: ~0.2 ms, swscale ~1.9 ms). A large plane is
     first sampled to 4x the small size (every third pixel of 1080p), then averaged 4x4:
     each small pixel is the mean of 16 samples, which reads a ninth of the plane."""
     if frame.format.name not in ("yuv420p", "yuvj420p"):
@@ -332,6 +333,7 @@ def _place(shots: list[_ShotAccumulator], t: float, kind: str) -> None:
     i = _shot_at(shots, t)
     if t > shots[i].start:
         shots.insert(i + 1, shots[i].split(t, kind))
+        shots[i].short = t - shots[i].start < LONG_SHOT  # a later boundary only shortens it
 
 
 def _shot_at(shots: list[_ShotAccumulator], t: float) -> int:

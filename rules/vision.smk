@@ -28,4 +28,3 @@ rule scenedesc:
         journal=lambda wildcards, output: f"{output[0]}.journal",
     script:
         "../scripts/describe_scenes.py"
-

@@ -40,7 +40,8 @@ def workflow(folder: Path, films: int, placeholder: Path) -> Path:
     return folder
 
 
-# Every directive but input, output and the rule's action, which becomes `shell: "true"`.
+# The directives that do not shape the DAG (input, output and wildcard constraints do); the
+# rule's action becomes `shell: "true"`.
 DIRECTIVE = re.compile(r"^    (params|resources|log|benchmark|group|conda|threads):(\n        .*|.*)+\n", re.M)
 ACTION = re.compile(r"^    script:\n        .*\n", re.M)
 

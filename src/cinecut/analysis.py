@@ -91,28 +91,28 @@ class _ShotAccumulator:
     def best(self) -> _Candidate:
         return max(self.slots.values(), key=lambda c: c.sharpness)
 
+    def _sharpest_per_stretch(self, keys) -> dict[int, int]:
+        """Of the slots `keys`, the one with the sharpest frame in each STRETCH of film time."""
+        out: dict[int, int] = {}
+        for k in keys:
+            stretch = int(self.slots[k].time // STRETCH)
+            if stretch not in out or self.slots[k].sharpness > self.slots[out[stretch]].sharpness:
+                out[stretch] = k
+        return out
+
     @property
     def stretches(self) -> dict[int, _Candidate]:
         """The sharpest frame of each STRETCH of film time that the shot covers."""
-        out: dict[int, _Candidate] = {}
-        for cand in self.slots.values():
-            key = int(cand.time // STRETCH)
-            if key not in out or cand.sharpness > out[key].sharpness:
-                out[key] = cand
-        return out
+        return {stretch: self.slots[k] for stretch, k in self._sharpest_per_stretch(self.slots).items()}
 
     def settle(self, before: float, spoken: dict[int, DialogueLine]) -> None:
         """Of the slots that end before `before` (no boundary can split them any more),
         keep the sharpest frame of each stretch and the slots where a line's midpoint
         falls (`spoken`, by slot), as JPEGs."""
         old = [k for k in self.slots if (k + 1) * SLOT <= before]
-        keep: dict[int, int] = {}
+        keep = set(self._sharpest_per_stretch(old).values())
         for k in old:
-            stretch = int(self.slots[k].time // STRETCH)
-            if stretch not in keep or self.slots[k].sharpness > self.slots[keep[stretch]].sharpness:
-                keep[stretch] = k
-        for k in old:
-            if k in keep.values() or (k in spoken and not self.short):
+            if k in keep or (k in spoken and not self.short):
                 self.slots[k].seal()
             else:
                 del self.slots[k]

@@ -360,12 +360,14 @@ def _select(
         key=lambda item: item[0],
     )
     chosen: list[tuple[int, _Candidate, str]] = []
-    kept: dict[int, list[_Candidate]] = {}
+    # Each shot's sharpest frame is kept whatever comes before it in time, so a frame that
+    # fills a gap ahead of it is compared with it too.
+    kept: dict[int, list[_Candidate]] = {shot: [b] for shot, b in enumerate(best)}
     dropped = 0
 
     def looks_kept(shot: int, cand: _Candidate) -> bool:
         nonlocal dropped
-        if any(cand.phash() - other.phash() <= DUPLICATE_BITS for other in kept.get(shot, [])):
+        if any(cand.phash() - other.phash() <= DUPLICATE_BITS for other in kept[shot]):
             dropped += 1
             return True
         return False
@@ -380,8 +382,8 @@ def _select(
             if following - last <= GAP or t - last < STRETCH / 2 or looks_kept(shot, cand):
                 continue
             reason = f"fills {following - last:.0f} s without a keyframe (sharpest of its stretch)"
+            kept[shot].append(cand)
         chosen.append((shot, cand, reason))
-        kept.setdefault(shot, []).append(cand)
         last = t
     for shot, (a, s) in enumerate(zip(acc, shots, strict=True)):
         if s.end - s.start < LONG_SHOT:

@@ -44,11 +44,14 @@ def timed(cmd: list[str], cwd: Path) -> float:
     return time.perf_counter() - start
 
 
-def demo_arguments(doc: str) -> argparse.Namespace:
-    """--duration of the demo film and --size of the trailer (as width, height)."""
+def demo_arguments(doc: str, **extra: object) -> argparse.Namespace:
+    """--duration of the demo film and --size of the trailer (as width, height); each
+    keyword adds an option of that name with that default."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--duration", type=float, default=240)
     parser.add_argument("--size", default="1920x1080")
+    for name, default in extra.items():
+        parser.add_argument(f"--{name}", type=type(default), default=default)
     args = parser.parse_args()
     args.width, args.height = map(int, args.size.split("x"))
     return args
@@ -62,3 +65,24 @@ def demo_workflow(dest: Path, args: argparse.Namespace) -> Path:
     config["trailer"].update(width=args.width, height=args.height)
     (work / "config.yaml").write_text(yaml.safe_dump(config))
     return work
+
+
+def write_section(title: str, body: str) -> None:
+    """Put a benchmark's table into docs/benchmarks.md under `## title`, with the machine
+    and the date, replacing that section's earlier run (no timing is typed by hand)."""
+    import datetime
+    import os
+    import platform
+
+    path = REPO / "docs" / "benchmarks.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n\nWritten by the scripts in `benchmarks/`.\n"
+    stamp = f"{datetime.date.today()}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    section = f"## {title}\n\n_{stamp}: `benchmarks/{Path(sys.argv[0]).name} {' '.join(sys.argv[1:])}`_\n\n{body}\n"
+    head, sep, rest = text.partition(f"## {title}\n")
+    if sep:
+        following = rest.find("\n## ")
+        text = head + section + (rest[following + 1 :] if following >= 0 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text)

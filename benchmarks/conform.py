@@ -1,32 +1,82 @@
-"""Conform wall time per output second, and what dissolves cost.
+"""Conform: peak memory of its process tree, and wall time against the encode floor.
 
-    .venv/bin/python benchmarks/conform.py [--duration 240] [--size 1920x1080]
+    .venv/bin/python benchmarks/conform.py [--duration 240] [--size 1920x1080] [--cores 2]
+                                           [--lengths 30,96,180] [--transitions cuts,dips,dissolves]
 
-Builds the demo up to its narrative and music bed in a fresh copy of the workflow, then
-renders, in the same run: all hard cuts with the film's sound only (no music, no
-voice-over: the baseline), the same cut with its full sound (music bed, voice-over,
-effects, sidechain ducking, the mix), the thriller plan (dips to black in act 1) and the
-drama plan (dissolves in acts 1 and 2, each an xfade over film handles), both with full
-sound; it prints seconds of wall time per second of trailer and the ratio to the baseline.
+Builds the demo up to its narrative and music bed in a fresh copy of the workflow. Then,
+for each case, conform.render runs in a child process (with an empty segment cache, so
+every piece is rendered) while the RSS of its whole process tree is sampled every 50 ms,
+as Snakemake's `benchmark:` does. In the same run, the encode floor of each case: ffmpeg
+encoding as many frames of a generated picture (testsrc2) at the same size, rate, x264
+preset and threads, with AAC sound of the same length. Cases: the first --lengths entry
+with each of --transitions (hard cuts; the thriller plan's dips to black; the drama plan's
+dissolves), then hard cuts at the other lengths. The table is printed and written to
+docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import tempfile
 import time
 from fractions import Fraction
 from pathlib import Path
 
-from common import SNAKEMAKE, demo_arguments, demo_workflow, timed
+import psutil
+from common import SNAKEMAKE, demo_arguments, demo_workflow, timed, write_section
 
 from cinecut import conform, models, music
 from cinecut.manifest import plan_manifest
 from cinecut.vibes import VIBES
 
+PRESET = "fast"
+CHILD = """
+import json, sys
+from fractions import Fraction
+from pathlib import Path
+from cinecut import conform, models
+from cinecut.manifest import Manifest
+a = json.loads(sys.argv[1])
+manifest = Manifest.model_validate_json(Path(a["manifest"]).read_text())
+stamp = models.load(models.Stamp, a["stamp"]).model_copy(update={"film": a["film"]})
+conform.render(manifest, stamp, a["out"], a["width"], a["height"], Fraction(a["fps"]), preset=a["preset"],
+               stems_dir=a["stems"], cache_dir=a["cache"], threads=a["threads"])
+"""
+
+
+def run_sampled(cmd: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of the process tree, sampled every 50 ms."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    root, peak = psutil.Process(proc.pid), 0
+    while proc.poll() is None:
+        try:
+            tree = [root, *root.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(cmd[:3])}...\n{proc.stderr.read()[-3000:]}")
+    return wall, peak / 1e6
+
+
+def encode_floor(frames: int, width: int, height: int, fps: Fraction, threads: int, out: Path) -> float:
+    """ffmpeg encoding `frames` generated frames as conform's pieces are encoded, plus AAC."""
+    cmd = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=s={width}x{height}:r={fps}",
+           "-f", "lavfi", "-i", "sine=f=440:r=48000", "-frames:v", str(frames), "-t", f"{frames / fps:.6f}",
+           "-c:v", "libx264", "-preset", PRESET, "-crf", "18", "-pix_fmt", "yuv420p", "-threads", str(threads),
+           "-c:a", "aac", "-b:a", "192k", str(out)]  # fmt: skip
+    return run_sampled(cmd)[0]
+
 
 def main() -> None:
-    args = demo_arguments(__doc__)
+    args = demo_arguments(__doc__, lengths="96,30,180", transitions="cuts,dips,dissolves", cores=2)
     width, height = args.width, args.height
+    lengths = [float(x) for x in args.lengths.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         work = demo_workflow(Path(tmp) / "workflow", args)
         timed([*SNAKEMAKE, "--cores", "2", "results/demo/narrative.json", "results/demo/music.json"], work)
@@ -38,33 +88,48 @@ def main() -> None:
         bed = models.load(music.MusicPlan, res / "music.json")
         lines = models.load(models.Dialogue, res / "dialogue.json").lines
         fps = conform.output_rate(stamp, 0)
-        print(f"demo: {args.duration:.0f} s film, trailer {width}x{height} at {fps} fps, preset fast")
-        baseline = None
-        for label, vibe, sound in (
-            ("hard cuts, film sound only", "thriller", False),
-            ("hard cuts, full sound", "thriller", True),
-            ("thriller (dips to black)", "thriller", True),
-            ("drama (dissolves)", "drama", True),
-        ):
+        cases = [(lengths[0], t) for t in args.transitions.split(",")] + [(n, "cuts") for n in lengths[1:]]
+        rows = []
+        header = (
+            f"demo film {args.duration:.0f} s; trailer {width}x{height} at {fps} fps, x264 {PRESET}, "
+            f"{args.cores} worker(s); floor = x264 + AAC of as many generated frames, {args.cores} threads"
+        )
+        print(header)
+        for length, transitions in cases:
+            vibe = {"cuts": "thriller", "dips": "thriller", "dissolves": "drama"}[transitions]
             manifest = plan_manifest(
-                narrative, stamp, VIBES[vibe], "The Keeper", "", 0, fps=fps, music=bed,
+                narrative, stamp, VIBES[vibe], "The Keeper", "", length, fps=fps, music=bed,
                 music_file=str(res / "music.wav"), lines=lines, voiceover=2,
             )  # fmt: skip
-            if label.startswith("hard cuts"):
+            if transitions == "cuts":
                 cuts = [s.model_copy(update={"transition": "cut"}) for s in manifest.segments]
                 manifest = manifest.model_copy(update={"segments": cuts})
-            if not sound:
-                manifest = manifest.model_copy(update={"music": None, "voiceover": []})
-            seconds = sum(p.frames for p in conform.place_segments(manifest, fps)) / float(fps)
-            start = time.perf_counter()
-            out = Path(tmp) / f"{vibe}_{sound}.mp4"
-            conform.render(manifest, stamp, out, width, height, Fraction(fps), stems_dir=Path(tmp) / "stems")
-            wall = time.perf_counter() - start
-            baseline = baseline or wall / seconds
-            print(
-                f"{label:28s} {seconds:6.1f} s trailer  {wall:6.1f} s wall  "
-                f"{wall / seconds:5.2f} s per output second  ({wall / seconds / baseline:4.2f}x baseline)"
+            frames = sum(p.frames for p in conform.place_segments(manifest, fps))
+            case = Path(tmp) / f"{transitions}_{length:g}"
+            case.mkdir()
+            (case / "manifest.json").write_text(manifest.model_dump_json())
+            child = {
+                "manifest": str(case / "manifest.json"), "stamp": str(res / "source.json"), "film": stamp.film,
+                "out": str(case / "trailer.mp4"), "width": width, "height": height, "fps": str(fps),
+                "preset": PRESET, "stems": str(case / "stems"), "cache": str(case / "segments"),
+                "threads": args.cores,
+            }  # fmt: skip
+            wall, rss = run_sampled([sys.executable, "-c", CHILD, json.dumps(child)])
+            floor = encode_floor(frames, width, height, Fraction(fps), args.cores, case / "floor.mp4")
+            row = (
+                f"| {transitions} | {frames / float(fps):.1f} s | {len(manifest.segments)} | {wall:.1f} s "
+                f"| {floor:.1f} s | {wall / floor:.2f}x | {rss:.0f} MB |"
             )
+            print(row, flush=True)
+            rows.append(row)
+    table = [
+        header,
+        "",
+        "| transitions | trailer | segments | conform wall | encode floor | ratio | peak RSS (tree) |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+        *rows,
+    ]
+    write_section(f"conform {width}x{height}, {args.cores} cores", "\n".join(table))
 
 
 if __name__ == "__main__":

@@ -21,11 +21,12 @@ rule conform:
         f"{RESULTS}/benchmarks/conform/{{film}}.tsv"
     conda:
         "../envs/media.yaml"
-    threads: 2
+    threads: 8
     resources:
-        mem_mb=3000,
+        mem_mb=get_conform_mem_mb,
         runtime=60,
     params:
+        segments=f"{RESULTS}/{{film}}/segments",
         width=config["trailer"]["width"],
         height=config["trailer"]["height"],
         fps=config["trailer"]["fps"],

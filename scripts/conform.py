@@ -23,6 +23,8 @@ def main(sm):
         preset=sm.params.preset,
         font_dir=sm.params.font_dir,
         stems_dir=Path(sm.output.stems[0]).parent,
+        cache_dir=sm.params.segments,
+        threads=sm.threads,
     )
 
 

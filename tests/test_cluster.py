@@ -62,9 +62,22 @@ def slurm():
         subprocess.run([CLUSTER, "down"], check=False, timeout=60)
 
 
-def test_three_films_through_slurm(slurm, tmp_path):
+def run_on_slurm(work: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["timeout", "-k", "10", "900", *SNAKEMAKE, "--profile", "profiles/slurm", "--jobs", "4",
+         # the throw-away node has 2 CPUs: a job asking for more would never start
+         "--max-threads", "2", "--slurm-init-seconds-before-status-checks", "2",
+         "--seconds-between-status-checks", "2", *args],
+        cwd=work,
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def three_films(slurm, tmp_path_factory) -> tuple[Path, str]:
     work = copy_workflow(
-        tmp_path / "w",
+        tmp_path_factory.mktemp("slurm") / "w",
         film="films/harbour.mp4",
         vibe=VIBES["harbour"],
         sheet="films.tsv",
@@ -75,28 +88,16 @@ def test_three_films_through_slurm(slurm, tmp_path):
         make_film(work / f"films/{name}.mp4", source)
     rows = [f"films/{name}.mp4\t\t{vibe}\t{name.title()}\t" for name, vibe in VIBES.items() if name != "harbour"]
     (work / "films.tsv").write_text("film\tsubtitles\tvibe\ttitle\ttagline\n" + "\n".join(rows) + "\n")
-    proc = subprocess.run(
-        [
-            "timeout",
-            "-k",
-            "10",
-            "900",
-            *SNAKEMAKE,
-            "--profile",
-            "profiles/slurm",
-            "--jobs",
-            "4",
-            "--slurm-init-seconds-before-status-checks",
-            "2",
-            "--seconds-between-status-checks",
-            "2",
-        ],
-        cwd=work,
-        capture_output=True,
-        text=True,
-    )
+    proc = run_on_slurm(work)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-6000:]
+    return work, output
+
+
+def test_three_films_through_slurm_with_memory_enforced(three_films):
+    """Every job ran under SLURM's memory enforcement (OverMemoryKill at each rule's
+    mem_mb) and passed: the declared memory is enough."""
+    work, output = three_films
     # "Job 5 has been submitted with SLURM jobid 1 (log: .../slurm_logs/rule_analysis/harbour/1.log)"
     submitted = re.findall(r"submitted with SLURM jobid (\d+) \(log: \S*/slurm_logs/(\w+)/", output)
     print(f"SLURM job ids: {' '.join(job_id for job_id, _ in submitted)}")
@@ -110,3 +111,14 @@ def test_three_films_through_slurm(slurm, tmp_path):
         assert json.loads((work / f"results/{name}/TRAILER_MANIFEST.json").read_text())["vibe"] == vibe
         video, audio, fps = stream_durations(work / f"trailers/{name}.mp4")
         assert abs(video - audio) <= 1 / fps + 1e-3
+
+
+def test_a_job_over_its_declared_memory_is_killed(three_films):
+    """The enforcement is real: conform declared at 60 MB is killed by SLURM for memory."""
+    work, _ = three_films
+    proc = run_on_slurm(
+        work, "results/meadow/trailer.mp4", "--forcerun", "conform", "--set-resources", "conform:mem_mb=60"
+    )
+    assert proc.returncode != 0
+    logs = "".join(p.read_text(errors="replace") for p in work.glob(".snakemake/slurm_logs/rule_conform/meadow/*.log"))
+    assert re.search(r"exceeded (job )?memory limit|oom", logs, re.IGNORECASE), logs[-3000:]

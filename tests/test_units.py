@@ -242,29 +242,46 @@ def test_published_json_schemas_match_the_models():
         assert (REPO / "schemas" / name).read_text() == module.render(model), f"run tools/export_schemas.py ({name})"
 
 
-def test_equal_cards_and_silences_get_their_own_graph_inputs(tmp_path):
-    """ffmpeg-python merges equal nodes; two equal black beats and two muted clips must not."""
-    from cinecut.conform import build_command
+def _pieces(segments: list[dict], tmp_path) -> list:
+    from cinecut import segments as seg_mod
+    from cinecut.conform import place_segments, plan_pieces
     from cinecut.models import Stamp
 
     stamp = Stamp(
-        film="f.mp4",
-        mtime_ns=1,
-        size=2,
-        duration=60,
-        width=640,
-        height=360,
-        fps="24/1",
-        has_audio=True,
-        audio_channels=2,
-    )
+        film="f.mp4", mtime_ns=1, size=2, duration=60, width=640, height=360, fps="24/1",
+        has_audio=True, audio_channels=2,
+    )  # fmt: skip
+    manifest = Manifest(**_manifest(segments))
+    look = seg_mod.Look(
+        film="f.mp4", fingerprint=stamp.fingerprint, width=320, height=180, fps=Fraction(24),
+        lut=tmp_path / "x.cube", lut_digest="d", font="font.ttf", title_colour="white", preset="veryfast",
+    )  # fmt: skip
+    placements = place_segments(manifest, Fraction(24))
+    return placements, plan_pieces(manifest, stamp, look, placements, title_capitals=False)
+
+
+def test_pieces_tile_the_timeline_and_share_keys_only_when_equal(tmp_path):
+    """Pieces follow each other frame for frame; a dissolve is its own piece over both
+    clips' handles; equal pieces (two black beats) share a key, a moved clip does not."""
     clip = {"kind": "clip", "act": 3, "source_in": 3.0, "source_out": 4.0, "film_audio": False}
+    later = {**clip, "source_in": 10.0, "source_out": 12.0, "transition": "dissolve", "transition_seconds": 0.5}
     black = {"kind": "black", "duration": 1.0}
-    manifest = Manifest(**_manifest([clip, black, clip, black]))
-    cmd = build_command(manifest, stamp, tmp_path / "o.mov", tmp_path, 320, 180, Fraction(24))
-    assert sum(1 for arg in cmd if arg.startswith("anullsrc")) == 4
-    assert sum(1 for arg in cmd if arg.startswith("color=")) == 2
-    assert cmd.count("f.mp4") == 2
+    placements, pieces = _pieces([clip, black, clip, black, clip, later], tmp_path)
+    assert [p.kind for p in pieces] == ["clip", "black", "clip", "black", "clip", "dissolve", "clip"]
+    frame = 0
+    for piece in pieces:
+        assert piece.first_frame == frame
+        frame += piece.frames
+    assert frame == placements[-1].first_frame + placements[-1].frames
+    assert pieces[1].key == pieces[3].key and pieces[0].key == pieces[2].key
+    dissolve = pieces[5]
+    assert dissolve.frames == 12 and dissolve.first_frame == placements[5].first_frame - 6
+    # The outgoing handle runs 6 frames past the out point, the incoming one 6 before the in point.
+    assert [s.start for s in dissolve.sources] == ["3.750000", "9.750000"]
+    assert pieces[6].sources[0].start == "10.250000" and pieces[4].frames == 24 - 6
+    _, moved = _pieces([clip, black, clip, black, {**clip, "source_in": 3.5, "source_out": 4.5}, later], tmp_path)
+    changed = [i for i, (a, b) in enumerate(zip(pieces, moved, strict=True)) if a.key != b.key]
+    assert changed == [4, 5]  # the moved clip and the dissolve that uses its handle
 
 
 def test_qc_report_of_a_silent_trailer_reads_back(tmp_path):

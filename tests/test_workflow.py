@@ -131,6 +131,35 @@ def test_hand_edited_manifest_reruns_only_what_renders_it(film_copy):
     assert qc["passed"] and qc["clips"] == clips
 
 
+def test_editing_one_clip_renders_one_segment_and_reuses_the_rest(film_copy):
+    """Conform's segment cache: a clip whose in point moved is the only piece rendered
+    again; every other cached piece is byte-identical; the old key is pruned; QC passes."""
+    results = film_copy / "results/lighthouse"
+    path = results / "TRAILER_MANIFEST.json"
+    manifest = json.loads(path.read_text())
+    segments = manifest["segments"]
+
+    def cut_at(i: int) -> bool:  # no dissolve on either side: exactly one piece uses this clip
+        return segments[i]["transition"] != "dissolve" and (
+            i + 1 == len(segments) or segments[i + 1]["transition"] != "dissolve"
+        )
+
+    index = next(
+        i for i, s in enumerate(segments) if s["kind"] == "clip" and s["source_out"] - s["source_in"] >= 1 and cut_at(i)
+    )
+    before = {p.name: p.read_bytes() for p in (results / "segments").glob("*.nut")}
+    segments[index]["source_in"] += 0.25
+    path.write_text(json.dumps(manifest, indent=2))
+    snakemake(film_copy, "trailer.mp4")
+    after = {p.name: p.read_bytes() for p in (results / "segments").glob("*.nut")}
+    log = (film_copy / "logs/conform/lighthouse.log").read_text()
+    assert f"rendered 1 of {len(after)} segments, {len(after) - 1} reused, 1 pruned" in log
+    assert len(set(before) - set(after)) == 1 and len(set(after) - set(before)) == 1
+    assert all(after[name] == data for name, data in before.items() if name in after)
+    qc = json.loads((results / "qc.json").read_text())
+    assert qc["passed"], [c for c in qc["checks"] if not c["ok"]]
+
+
 def test_truncated_scenedesc_is_rebuilt(film_copy):
     """(Every other kind of damage loads as a miss too: test_properties.py.)"""
     path = film_copy / "results/lighthouse/lighthouse.scenedesc.msgpack"

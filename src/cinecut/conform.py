@@ -1,4 +1,4 @@
-"""Conform: render the manifest into trailer.mp4 with one ffmpeg invocation.
+"""Conform: render the manifest into trailer.mp4, one piece of picture at a time.
 
 Every segment is brought to one frame rate, size, sample aspect, pixel format and
 audio layout, and trimmed to a whole number of frames with exactly the matching
@@ -7,6 +7,7 @@ number of audio samples, so concatenation cannot drift.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import tempfile
@@ -14,14 +15,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-import ffmpeg as ffm  # ffmpeg-python: builds the filter graph and escapes its values
 import numpy as np
 
-from . import atomic, grade, media, sound
+from . import atomic, grade, media, segments, sound
 from .errors import CinecutError
 from .manifest import Manifest, Segment
 from .models import Stamp
-from .vibes import Vibe, get_vibe
+from .vibes import get_vibe
 
 log = logging.getLogger(__name__)
 
@@ -90,64 +90,6 @@ def font_path(name: str, font_dir: str = "") -> str:
     raise CinecutError(name, "font not found; install fonts-dejavu-core or set font_dir in config.yaml")
 
 
-def _picture(stream, w: int, h: int, fps: Fraction, frames: int):
-    return (
-        stream.filter("fps", fps=str(fps))
-        .filter("trim", end_frame=frames)
-        .filter("setpts", "PTS-STARTPTS")
-        .filter("scale", "trunc(iw*sar/2)*2", "ih")  # square pixels first
-        .filter("scale", w, h, force_original_aspect_ratio="decrease")
-        .filter("pad", w, h, "(ow-iw)/2", "(oh-ih)/2", color="black")
-        .filter("setsar", "1")
-    )
-
-
-def _input(source: str, key: int, **options):
-    """An input of its own for one segment. ffmpeg-python merges inputs with equal
-    arguments into one node, which two equal cards, silences or duplicated clips would
-    then share; a distinct (and harmless) thread_queue_size per segment keeps them apart."""
-    return ffm.input(source, thread_queue_size=512 + key, **options)
-
-
-def _generated(source: str, key: int):
-    return _input(source, key, f="lavfi")
-
-
-def _silence(samples: int, key: int):
-    return _generated(f"anullsrc=r={AUDIO_RATE}:cl=stereo", key).filter("atrim", end_sample=samples)
-
-
-def _card(p: Placement, w: int, h: int, fps: Fraction, font: str, vibe: Vibe, text_dir: Path):
-    video = _generated(f"color=c=black:s={w}x{h}:r={fps}", p.first_frame).filter("trim", end_frame=p.frames)
-    colour = vibe.title_colour
-    if p.segment.kind == "title":
-        text = p.segment.text or ""
-        lines = (text.upper() if vibe.title_capitals else text).splitlines()
-        size = h // 11
-        for i, line in enumerate(lines):
-            text_file = text_dir / f"card{p.first_frame}_{i}.txt"
-            text_file.write_text(line, encoding="utf-8")
-            line_size = size if i == 0 else size // 2
-            y = f"(h-{line_size})/2+{(i - (len(lines) - 1) / 2) * size * 1.2:.0f}"
-            video = video.drawtext(
-                textfile=str(text_file),
-                fontfile=font,
-                fontsize=line_size,
-                fontcolor=colour,
-                x="(w-text_w)/2",
-                y=y,
-            )
-        seconds = p.frames / float(fps)
-        fade = min(0.5, seconds / 4)
-        video = video.filter("fade", t="in", st=0, d=fade).filter("fade", t="out", st=seconds - fade, d=fade)
-    return video.filter("setsar", "1"), _silence(p.samples, p.first_frame)
-
-
-def _sec(t: Fraction) -> str:
-    """Seconds as ffmpeg's duration options read them (they take no fractions)."""
-    return f"{float(t):.6f}"
-
-
 def fit_transitions(placements: list[Placement], stamp: Stamp, fps: Fraction) -> list[tuple[str, int]]:
     """(kind, frames) of the transition into each segment, fitted to what is there:
     a dissolve needs film beyond both clips' in/out points (its handles, half the
@@ -172,101 +114,45 @@ def fit_transitions(placements: list[Placement], stamp: Stamp, fps: Fraction) ->
     return out
 
 
-def build_command(
-    manifest: Manifest,
-    stamp: Stamp,
-    out: Path,
-    text_dir: Path,
-    width: int,
-    height: int,
-    fps: Fraction,
-    preset: str = "fast",
-    font_dir: str = "",
-) -> list[str]:
-    vibe = get_vibe(manifest.vibe)
-    font = font_path(vibe.title_font, font_dir)
-    placements = place_segments(manifest, fps)
+def plan_pieces(
+    manifest: Manifest, stamp: Stamp, look: segments.Look, placements: list[Placement], title_capitals: bool
+) -> list[segments.Piece]:
+    """The trailer's picture as pieces in timeline order: each segment's body (its frames
+    less the halves of any dissolve at its ends, with its dips), and between two clips
+    joined by a dissolve, the overlap of their handles. Every piece starts on the frame
+    place_segments gives it."""
+    fps = look.fps
     transitions = fit_transitions(placements, stamp, fps) + [("cut", 0)]
-    lut = grade.write_cube(vibe.grade, text_dir / f"{vibe.name}.cube", title=vibe.name)
-    videos, audios, lengths = [], [], []
+    pieces: list[segments.Piece] = []
     for i, p in enumerate(placements):
         seg = p.segment
         (into, half), (out_of, half_out) = transitions[i], transitions[i + 1]
-        head = half if into == "dissolve" else 0  # film before the in point, under the dissolve
-        tail = half_out if out_of == "dissolve" else 0  # film after the out point
-        if seg.kind != "clip":
-            video, audio = _card(p, width, height, fps, font, vibe, text_dir)
-        else:
-            # Accurate input seek per clip; one decoder thread each keeps memory down
-            # (48 clips from a 720p film: 0.77 GB instead of 1.1 GB, same speed).
-            frames = p.frames + head + tail
-            src = _input(
-                manifest.film,
-                p.first_frame,
-                ss=f"{float(seg.source_in) - head / fps:.6f}",  # type: ignore[arg-type]
-                t=f"{frames / fps + 1.0:.6f}",
-                threads=1,
+        cut_in = half if into == "dissolve" else 0
+        cut_out = half_out if out_of == "dissolve" else 0
+        if cut_in:
+            prev = placements[i - 1]
+            outgoing = float(prev.segment.source_in) + float((prev.frames - half) / fps)  # type: ignore[arg-type]
+            incoming = float(seg.source_in) - float(half / fps)  # type: ignore[arg-type]
+            sources = (
+                segments.Source(segments.seconds(outgoing), 2 * half),
+                segments.Source(segments.seconds(incoming), 2 * half),
             )
-            video = _picture(src.video, width, height, fps, frames).filter("lut3d", file=str(lut), interp="tetrahedral")
-            if stamp.has_audio and seg.film_audio:
-                skip = round(Fraction(head) / fps * AUDIO_RATE)
-                audio = (
-                    src.audio.filter("aresample", AUDIO_RATE)
-                    .filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
-                    .filter("apad")
-                    .filter("atrim", start_sample=skip, end_sample=skip + p.samples)
-                    .filter("asetpts", "N/SR/TB")
-                    .filter("afade", t="in", d=0.01)
-                    .filter("afade", t="out", st=max(p.samples / AUDIO_RATE - 0.03, 0), d=0.03)
-                )
-            else:
-                audio = _silence(p.samples, p.first_frame)
-        # Dips through black or white: this segment fades in, the previous one fades out.
-        length = p.frames + head + tail
-        if into.startswith("fade_"):
-            video = video.filter("fade", t="in", st=0, d=_sec(half / fps), color=into[5:])
-        if out_of.startswith("fade_"):
-            video = video.filter(
-                "fade", t="out", st=_sec((length - half_out) / fps), d=_sec(half_out / fps), color=out_of[5:]
-            )
-        videos.append(video.filter("format", "yuv420p"))
-        audios.append(audio)
-        lengths.append(length)
-    # Picture: concatenated, or cross-faded over the two handles where a dissolve joins
-    # two clips; either way every segment starts on the frame place_segments gave it.
-    picture, total = videos[0], lengths[0]
-    for (into, half), video, length in zip(transitions[1:], videos[1:], lengths[1:], strict=False):
-        if into == "dissolve":
-            overlap = 2 * half
-            picture = picture.filter("settb", str(1 / fps))  # concat leaves 1/1000000; xfade wants equal
-            picture = ffm.filter(
-                [picture, video],
-                "xfade",
-                transition="fade",
-                duration=_sec(overlap / fps),
-                offset=_sec((total - overlap) / fps),
-            )
-            total += length - overlap
-        else:
-            picture = ffm.concat(picture, video, v=1, a=0)
-            total += length
-    sound = ffm.concat(*audios, v=0, a=1)
-    # Picture final, sound as PCM: loudness is normalised afterwards in two passes.
-    output = ffm.output(
-        picture,
-        sound,
-        str(out),
-        f="mov",
-        vcodec="libx264",
-        preset=preset,
-        crf=18,
-        pix_fmt="yuv420p",
-        r=str(fps),
-        acodec="pcm_s16le",
-        ar=AUDIO_RATE,
-        ac=2,
-    )
-    return ffm.compile(output.global_args("-hide_banner", "-nostdin", "-v", "error"), overwrite_output=True)
+            pieces.append(segments.make_piece(look, "dissolve", p.first_frame - half, 2 * half, sources=sources))
+        frames = p.frames - cut_in - cut_out
+        if frames <= 0:
+            continue
+        parts: dict = {
+            "fade_in": segments.Fade(into[5:], half) if into.startswith("fade_") and half else None,
+            "fade_out": segments.Fade(out_of[5:], half_out) if out_of.startswith("fade_") and half_out else None,
+        }
+        if seg.kind == "clip":
+            start = float(seg.source_in) + float(cut_in / fps)  # type: ignore[arg-type]
+            parts["sources"] = (segments.Source(segments.seconds(start), frames),)
+        elif seg.kind == "title":
+            text = seg.text or ""
+            parts["lines"] = tuple((text.upper() if title_capitals else text).splitlines())
+        pieces.append(segments.make_piece(look, seg.kind, p.first_frame + cut_in, frames, **parts))
+    return pieces
 
 
 def check_against_film(manifest: Manifest, stamp: Stamp, manifest_path: str) -> None:
@@ -289,25 +175,44 @@ def render(
     preset: str = "fast",
     font_dir: str = "",
     stems_dir: str | Path | None = None,
-) -> None:
-    """Picture and the film's sound in one ffmpeg pass; then the four stems (sound.py),
-    the mix, and the loudness pass. Stems go to `stems_dir` when given."""
+    cache_dir: str | Path | None = None,
+    threads: int = 2,
+) -> segments.RenderStats:
+    """The picture piece by piece (segments.py; pieces already in `cache_dir` are reused),
+    joined by stream copy; then the four stems (sound.py), the mix, and the loudness pass.
+    Stems go to `stems_dir` when given. Memory stays that of one or two decoders and one
+    encoder per worker, whatever the trailer's length."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    target = get_vibe(manifest.vibe).loudness
+    vibe = get_vibe(manifest.vibe)
     with (
         atomic.atomic_path(out, suffix=".mp4") as tmp,
         tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as scratch_dir,
     ):
         scratch = Path(scratch_dir)
-        picture = scratch / "picture.mov"
-        cmd = build_command(manifest, stamp, picture, scratch, width, height, fps, preset, font_dir)
-        log.info("conform: %d segments at %dx%d %s fps", len(manifest.segments), width, height, fps)
-        media.run(cmd, manifest.film, "rendering the trailer")
+        lut = grade.write_cube(vibe.grade, scratch / f"{vibe.name}.cube", title=vibe.name)
+        look = segments.Look(
+            film=manifest.film,
+            fingerprint=stamp.fingerprint,
+            width=width,
+            height=height,
+            fps=fps,
+            lut=lut,
+            lut_digest=hashlib.sha256(lut.read_bytes()).hexdigest()[:16],
+            font=font_path(vibe.title_font, font_dir),
+            title_colour=vibe.title_colour,
+            preset=preset,
+        )
         placements = place_segments(manifest, fps)
-        total = placements[-1].first_sample + placements[-1].samples
-        dialogue = media.decode_audio(picture, AUDIO_RATE, 2)
-        dialogue = np.pad(dialogue, ((0, max(total - len(dialogue), 0)), (0, 0)))[:total]
+        _warn_past_picture(placements, stamp)
+        pieces = plan_pieces(manifest, stamp, look, placements, vibe.title_capitals)
+        cache = Path(cache_dir) if cache_dir is not None else scratch / "segments"
+        log.info("conform: %d segments in %d pieces at %dx%d %s fps", len(placements), len(pieces), width, height, fps)
+        stats = segments.render_pieces(pieces, look, cache, scratch, workers=threads)
+        log.info("conform: %s", stats)
+        picture = scratch / "picture.mov"
+        segments.join(pieces, look, cache, picture)
+        dialogue = sound.film_sound(manifest, stamp, placements)
         if manifest.music is not None:
             bed = media.decode_audio(manifest.music.file, AUDIO_RATE, 2)
         else:
@@ -317,29 +222,34 @@ def render(
         paths = sound.build_stems(manifest, timeline, dialogue, bed, scratch)
         mix, ducked = scratch / "mix.wav", scratch / "music_ducked.wav"
         media.run(sound.mix_command(paths, mix, ducked), manifest.film, "mixing the stems")
-        normalise_loudness(picture, mix, tmp, target)
+        normalise_loudness(picture, mix, tmp, vibe.loudness)
         if stems_dir is not None:
-            stems_dir = Path(stems_dir)
-            for name in sound.STEMS:
-                src = ducked if name == "music" else paths[name]
-                with atomic.atomic_path(stems_dir / f"{name}.wav") as stem_tmp:
-                    media.run(
-                        [
-                            "ffmpeg",
-                            "-v",
-                            "error",
-                            "-y",
-                            "-i",
-                            str(src),
-                            "-c:a",
-                            "pcm_s24le",
-                            "-f",
-                            "wav",
-                            str(stem_tmp),
-                        ],
-                        src,
-                        f"writing the {name} stem",
-                    )
+            _write_stems(paths, ducked, Path(stems_dir))
+    return stats
+
+
+def _warn_past_picture(placements: list[Placement], stamp: Stamp) -> None:
+    """A clip reaching past the film's last frame gets that frame repeated: say so."""
+    for p in placements:
+        seg = p.segment
+        if seg.kind == "clip" and float(seg.source_out) > stamp.duration:  # type: ignore[arg-type]
+            log.warning(
+                "conform: the clip at %.2f-%.2f s reaches past the film's picture (%.2f s); its last frame is repeated",
+                seg.source_in,
+                seg.source_out,
+                stamp.duration,
+            )
+
+
+def _write_stems(paths: dict[str, Path], ducked: Path, stems_dir: Path) -> None:
+    for name in sound.STEMS:
+        src = ducked if name == "music" else paths[name]
+        with atomic.atomic_path(stems_dir / f"{name}.wav") as stem_tmp:
+            media.run(
+                ["ffmpeg", "-v", "error", "-y", "-i", str(src), "-c:a", "pcm_s24le", "-f", "wav", str(stem_tmp)],
+                src,
+                f"writing the {name} stem",
+            )
 
 
 TRUE_PEAK = -2.0  # dBTP asked of loudnorm

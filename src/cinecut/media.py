@@ -161,6 +161,17 @@ def decode_audio(
     return np.frombuffer(proc.stdout, np.float32).reshape(-1, channels).copy()
 
 
+def count_packets(path: str | Path) -> int:
+    """Frames in the first video stream, counted from its packets (no decoding)."""
+    out = run(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets", "-show_entries",
+         "stream=nb_read_packets", "-of", "csv=p=0", str(path)],
+        path,
+        "counting frames",
+    )  # fmt: skip
+    return int(out.strip().rstrip(",") or 0)
+
+
 def audio_report(path: str | Path, audio_filter: str, what: str) -> str:
     """Run an audio analysis filter (ebur128, loudnorm) over the first audio stream; its stderr."""
     cmd = ["ffmpeg", "-hide_banner", "-nostats", "-nostdin", "-i", str(path), "-map", "0:a:0", "-af", audio_filter]

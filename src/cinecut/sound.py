@@ -26,6 +26,7 @@ from scipy import signal
 
 from . import media
 from .manifest import Manifest
+from .models import Stamp
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +163,27 @@ def sfx_stem(timeline: list[Span], n: int) -> np.ndarray:
         elif s.transition == "cut" and s.start > 0 and s.act in (2, 3):
             _place(out, s.start, hit, 1.0 if after_black else (0.35 if s.act == 3 else 0.15))
         after_black = False
+    return out
+
+
+def film_sound(manifest: Manifest, stamp: Stamp, placements: list) -> np.ndarray:
+    """The film's own sound of each clip that plays it, on the trailer's timeline: read
+    clip by clip (never the whole soundtrack), each exactly as many samples as its place,
+    with 10 ms / 30 ms ramps so no join clicks."""
+    total = placements[-1].first_sample + placements[-1].samples if placements else 0
+    out = np.zeros((total, 2), np.float32)
+    if not stamp.has_audio:
+        return out
+    for p in placements:
+        seg = p.segment
+        if seg.kind != "clip" or not seg.film_audio:
+            continue
+        audio = media.decode_audio(manifest.film, RATE, 2, start=float(seg.source_in), duration=p.samples / RATE + 0.1)
+        audio = np.pad(audio[: p.samples], ((0, max(p.samples - len(audio), 0)), (0, 0)))
+        ramp_in, ramp_out = min(int(0.01 * RATE), p.samples), min(int(0.03 * RATE), p.samples)
+        audio[:ramp_in] *= np.linspace(0, 1, ramp_in, dtype=np.float32)[:, None]
+        audio[p.samples - ramp_out :] *= np.linspace(1, 0, ramp_out, dtype=np.float32)[:, None]
+        out[p.first_sample : p.first_sample + p.samples] = audio
     return out
 
 

@@ -81,8 +81,9 @@ def write_section(title: str, body: str) -> None:
     head, sep, rest = text.partition(f"## {title}\n")
     if sep:
         following = rest.find("\n## ")
-        text = head + section + (rest[following + 1 :] if following >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
+        text = head + section + ("\n" + rest[following + 1 :] if following >= 0 else "")
+    else:  # a new section goes before the hand-typed history at the end
+        head, sep, history = text.partition("## Earlier figures")
+        text = head.rstrip("\n") + "\n\n" + section + ("\n" + sep + history if sep else "")
     path.parent.mkdir(exist_ok=True)
     path.write_text(text)

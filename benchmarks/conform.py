@@ -27,7 +27,7 @@ from pathlib import Path
 import psutil
 from common import SNAKEMAKE, demo_arguments, demo_workflow, timed, write_section
 
-from cinecut import conform, models, music
+from cinecut import models, music, placement
 from cinecut.manifest import plan_manifest
 from cinecut.vibes import VIBES
 
@@ -67,7 +67,7 @@ def run_sampled(cmd: list[str]) -> tuple[float, float]:
 def encode_floor(frames: int, width: int, height: int, fps: Fraction, threads: int, out: Path) -> float:
     """ffmpeg encoding `frames` generated frames as conform's pieces are encoded, plus AAC."""
     cmd = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=s={width}x{height}:r={fps}",
-           "-f", "lavfi", "-i", "sine=f=440:r=48000", "-frames:v", str(frames), "-t", f"{frames / fps:.6f}",
+           "-f", "lavfi", "-i", "sine=f=440:r=48000", "-frames:v", str(frames), "-t", f"{float(frames / fps):.6f}",
            "-c:v", "libx264", "-preset", PRESET, "-crf", "18", "-pix_fmt", "yuv420p", "-threads", str(threads),
            "-c:a", "aac", "-b:a", "192k", str(out)]  # fmt: skip
     return run_sampled(cmd)[0]
@@ -87,7 +87,7 @@ def main() -> None:
         )
         bed = models.load(music.MusicPlan, res / "music.json")
         lines = models.load(models.Dialogue, res / "dialogue.json").lines
-        fps = conform.output_rate(stamp, 0)
+        fps = placement.output_rate(stamp, 0)
         cases = [(lengths[0], t) for t in args.transitions.split(",")] + [(n, "cuts") for n in lengths[1:]]
         rows = []
         header = (
@@ -104,7 +104,7 @@ def main() -> None:
             if transitions == "cuts":
                 cuts = [s.model_copy(update={"transition": "cut"}) for s in manifest.segments]
                 manifest = manifest.model_copy(update={"segments": cuts})
-            frames = sum(p.frames for p in conform.place_segments(manifest, fps))
+            frames = sum(p.frames for p in placement.place_segments(manifest, fps))
             case = Path(tmp) / f"{transitions}_{length:g}"
             case.mkdir()
             (case / "manifest.json").write_text(manifest.model_dump_json())
@@ -122,14 +122,15 @@ def main() -> None:
             )
             print(row, flush=True)
             rows.append(row)
-    table = [
-        header,
-        "",
-        "| transitions | trailer | segments | conform wall | encode floor | ratio | peak RSS (tree) |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
-        *rows,
-    ]
-    write_section(f"conform {width}x{height}, {args.cores} cores", "\n".join(table))
+            # Written after every case: a run cut short still leaves what it measured.
+            table = [
+                header,
+                "",
+                "| transitions | trailer | segments | conform wall | encode floor | ratio | peak RSS (tree) |",
+                "| --- | --- | --- | --- | --- | --- | --- |",
+                *rows,
+            ]
+            write_section(f"conform {width}x{height}, {args.cores} cores", "\n".join(table))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,24 @@ from cinecut.errors import CinecutError
 
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 
+
+def _empty_means_default(values, schema, root):
+    """An empty value (`--config subtitles=` reads as None) is the key's default: "" for
+    the optional strings, so that "no subtitles" is said the same way everywhere."""
+    for key, prop in schema.get("properties", {}).items():
+        ref = prop.get("$ref", "")
+        if ref.startswith("#/definitions/"):
+            prop = {**root["definitions"][ref.rsplit("/", 1)[1]], **prop}
+        if key in values and values[key] is None:
+            values[key] = prop.get("default", "")
+        elif isinstance(values.get(key), dict):
+            _empty_means_default(values[key], prop, root)
+
+
+with open(workflow.source_path("../schemas/config.schema.yaml")) as fh:
+    _config_schema = yaml.safe_load(fh)
+_empty_means_default(config, _config_schema, _config_schema)
+
 RESULTS = config["results"].rstrip("/")
 DEMO = {
     "film": "resources/demo/demo.mp4",
@@ -202,7 +220,9 @@ def get_conform_mem_mb(wildcards, threads):
     at the trailer's size (benchmarks/conform.py measures it): a base for the sound and
     the join, and per worker about 150 MB per megapixel plus the film's decoder. An
     unknown size (0 x 0, the film's own) counts as 1080p."""
-    pixels = (config["trailer"]["width"] or 1920) * (config["trailer"]["height"] or 1080)
+    pixels = (config["trailer"]["width"] or 1920) * (
+        config["trailer"]["height"] or 1080
+    )
     return round(600 + threads * (120 + 150 * pixels / 1e6))
 
 

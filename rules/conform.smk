@@ -41,10 +41,19 @@ rule qc:
         trailer=f"{RESULTS}/{{film}}/trailer.mp4",
         manifest=f"{RESULTS}/{{film}}/TRAILER_MANIFEST.json",
         stamp=f"{RESULTS}/{{film}}/source.json",
+        stems=multiext(
+            f"{RESULTS}/{{film}}/stems/",
+            "dialogue.wav",
+            "voiceover.wav",
+            "music.wav",
+            "sfx.wav",
+        ),
     output:
         f"{RESULTS}/{{film}}/qc.json",
     log:
         "logs/qc/{film}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/qc/{{film}}.tsv"
     conda:
         "../envs/media.yaml"
     resources:

@@ -30,6 +30,8 @@ rule music:
         bed=f"{RESULTS}/{{film}}/music.wav",
     log:
         "logs/music/{film}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/music/{{film}}.tsv"
     group:
         "story"
     conda:

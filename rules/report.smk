@@ -28,6 +28,8 @@ rule report_assets:
         ),
     log:
         "logs/report_assets/{film}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/report_assets/{{film}}.tsv"
     conda:
         "../envs/media.yaml"
     resources:

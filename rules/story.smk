@@ -10,6 +10,8 @@ rule structure:
         f"{RESULTS}/{{film}}/structure.json",
     log:
         "logs/structure/{film}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/structure/{{film}}.tsv"
     group:
         "story"
     conda:
@@ -37,6 +39,8 @@ rule narrative:
         f"{RESULTS}/{{film}}/narrative.json",
     log:
         "logs/narrative/{film}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/narrative/{{film}}.tsv"
     group:
         "story"
     conda:
@@ -62,6 +66,8 @@ rule manifest:
         f"{RESULTS}/{{film}}/TRAILER_MANIFEST.json",
     log:
         "logs/manifest/{film}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/manifest/{{film}}.tsv"
     group:
         "story"
     conda:

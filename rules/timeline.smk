@@ -17,6 +17,8 @@ rule timeline:
         lut=f"{RESULTS}/{{film}}/timeline/{{film}}.cube",
     log:
         "logs/timeline/{film}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/timeline/{{film}}.tsv"
     conda:
         "../envs/media.yaml"
     params:

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from cinecut import conform, models
+from cinecut import conform, models, placement
 from cinecut.manifest import load_manifest
 from cinecut.runner import run_script
 
@@ -11,8 +11,8 @@ def main(sm):
     manifest = load_manifest(sm.input.manifest)
     stamp = models.load(models.Stamp, sm.input.stamp)
     conform.check_against_film(manifest, stamp, sm.input.manifest)
-    fps = conform.output_rate(stamp, sm.params.fps)
-    width, height = conform.output_size(stamp, sm.params.width, sm.params.height)
+    fps = placement.output_rate(stamp, sm.params.fps)
+    width, height = placement.output_size(stamp, sm.params.width, sm.params.height)
     conform.render(
         manifest,
         stamp,

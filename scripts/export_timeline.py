@@ -1,8 +1,8 @@
 """Snakemake script: TRAILER_MANIFEST.json -> timeline/{film}.otio, .edl, .xml, .cube."""
 
 from cinecut import grade, models, timeline
-from cinecut.conform import output_rate
 from cinecut.manifest import load_manifest
+from cinecut.placement import output_rate
 from cinecut.runner import run_script
 from cinecut.vibes import get_vibe
 

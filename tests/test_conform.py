@@ -111,3 +111,27 @@ def test_title_card_shows_its_text(red_then_blue, tmp_path):
         assert band.std() > 20 and band.max() > 150, "text is drawn in the title band"
         assert frame[: H // 8].max() < 30, "the rest of the card stays black"
     assert np.abs(frames["THE KEEPER"] - frames["NIGHT TIDE"]).mean() > 2, "another title, other pixels"
+
+
+def test_a_clip_past_the_films_last_frame_repeats_it(red_then_blue, tmp_path, caplog):
+    """A source that ends a frame or two before the plan: the picture keeps its planned
+    length (the last frame cloned), picture and sound stay equal, and the log says so."""
+    stamp = make_stamp(red_then_blue)
+    segments = [Segment(kind="clip", act=1, source_in=stamp.duration - 1.0, source_out=stamp.duration + 2 / FPS)]
+    manifest = Manifest(film=str(red_then_blue), fingerprint="1:2", title="T", vibe="drama", target_seconds=1,
+                        segments=segments)  # fmt: skip
+    out = tmp_path / "past.mp4"
+    with caplog.at_level("WARNING", logger="cinecut.conform"):
+        conform.render(manifest, stamp, out, W, H, Fraction(FPS), preset="ultrafast")
+    frames = int(
+        subprocess.run(
+            ["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+             "stream=nb_read_frames", "-of", "csv=p=0", str(out)],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()
+    )  # fmt: skip
+    assert frames == FPS + 2
+    video, audio, _ = stream_durations(out)
+    assert abs(video - audio) <= 1 / FPS
+    assert "its last frame is repeated" in caplog.text
+    assert np.abs(frame_at(out, FPS + 1) - frame_at(out, FPS - 1)).mean() < 2  # blue, as the film's last frame

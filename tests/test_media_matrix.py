@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from conftest import ffprobe, stream_durations
 
-from cinecut import conform, music, qc
+from cinecut import conform, music, placement, qc
 from cinecut.manifest import Manifest, MusicCue, Segment, VoiceLine
 from cinecut.source import make_stamp
 from cinecut.vibes import get_vibe
@@ -88,7 +88,7 @@ def test_qc_passes_on_every_kind_of_source(variant, bed, tmp_path):
         info = next(s for s in ffprobe(film)["streams"] if s["codec_type"] == "video")
         assert info["avg_frame_rate"] != info["r_frame_rate"], "the source really is variable-rate"
     manifest = plan(film, *bed, voice=bool(channels))
-    fps = conform.output_rate(stamp, 0)
+    fps = placement.output_rate(stamp, 0)
     out = tmp_path / "trailer.mp4"
     conform.render(manifest, stamp, out, W, H, fps, preset="ultrafast", stems_dir=tmp_path / "stems")
     report = qc.measure(out, manifest, stamp, W, H, get_vibe("thriller").loudness)

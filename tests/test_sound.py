@@ -14,9 +14,9 @@ import yaml
 from conftest import clone_build, snakemake
 
 from cinecut import media, music, qc, sound
-from cinecut.conform import fit_transitions, place_segments
 from cinecut.manifest import Manifest, Segment, load_manifest
 from cinecut.models import Narrative, Stamp, Structure
+from cinecut.placement import fit_transitions, place_segments
 from cinecut.vibes import get_vibe
 
 RATE = 48000

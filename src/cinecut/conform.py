@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 import tempfile
-from dataclasses import dataclass
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -19,67 +19,14 @@ import numpy as np
 
 from . import atomic, grade, media, segments, sound
 from .errors import CinecutError
-from .manifest import Manifest, Segment
+from .manifest import Manifest
 from .models import Stamp
+from .placement import AUDIO_RATE, PEAK_LIMIT, Placement, fit_transitions, place_segments
 from .vibes import get_vibe
 
 log = logging.getLogger(__name__)
 
-AUDIO_RATE = 48000
 FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu")
-
-
-@dataclass(frozen=True)
-class Placement:
-    """Where a segment lands in the trailer, in frames and audio samples."""
-
-    segment: Segment
-    first_frame: int
-    frames: int
-    first_sample: int
-    samples: int
-
-
-def place_segments(manifest: Manifest, fps: Fraction) -> list[Placement]:
-    """Frame counts per segment; sample counts from the cumulative frame position."""
-    placements, frame = [], 0
-    for seg in manifest.segments:
-        frames = max(round(seg.length * fps), 1)
-        s0 = round(Fraction(frame) / fps * AUDIO_RATE)
-        s1 = round(Fraction(frame + frames) / fps * AUDIO_RATE)
-        placements.append(Placement(seg, frame, frames, s0, s1 - s0))
-        frame += frames
-    return placements
-
-
-STANDARD_RATES = [Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30),
-                  Fraction(48), Fraction(50), Fraction(60000, 1001), Fraction(60)]  # fmt: skip
-
-
-def output_rate(stamp: Stamp, configured: float) -> Fraction:
-    """The configured rate, else the film's: snapped to the standard rate within 1.5% (a
-    variable-rate film's average, e.g. 29.83 from a phone, becomes 29.97), else 25."""
-    if configured > 0:
-        return Fraction(configured).limit_denominator(1001)
-    rate = Fraction(stamp.fps)
-    nearest = min(STANDARD_RATES, key=lambda r: abs(r - rate))
-    if abs(nearest - rate) <= Fraction(15, 1000) * rate:
-        return nearest
-    return rate.limit_denominator(1001) if 12 <= rate <= 60 else Fraction(25)
-
-
-def output_size(stamp: Stamp, width: int, height: int) -> tuple[int, int]:
-    """The configured size; 0 for both = the film's own, 0 for one = keep the film's aspect."""
-    if width and height:
-        return width, height
-    film_width = stamp.display_width
-    if not width and not height:
-        width, height = film_width, stamp.display_height
-    elif not width:
-        width = round(height * film_width / stamp.display_height)
-    else:
-        height = round(width * stamp.display_height / film_width)
-    return max(width // 2 * 2, 2), max(height // 2 * 2, 2)
 
 
 def font_path(name: str, font_dir: str = "") -> str:
@@ -88,30 +35,6 @@ def font_path(name: str, font_dir: str = "") -> str:
         if path.is_file():
             return str(path)
     raise CinecutError(name, "font not found; install fonts-dejavu-core or set font_dir in config.yaml")
-
-
-def fit_transitions(placements: list[Placement], stamp: Stamp, fps: Fraction) -> list[tuple[str, int]]:
-    """(kind, frames) of the transition into each segment, fitted to what is there:
-    a dissolve needs film beyond both clips' in/out points (its handles, half the
-    dissolve each side) and becomes a cut where there is none; a dip fits both segments."""
-    first = placements[0]
-    dip = min(round(first.segment.transition_seconds / 2 * fps), first.frames // 2)
-    out: list[tuple[str, int]] = [
-        (first.segment.transition, dip) if first.segment.transition.startswith("fade_") else ("cut", 0)
-    ]
-    for prev, p in zip(placements, placements[1:], strict=False):
-        seg, before = p.segment, prev.segment
-        half = round(seg.transition_seconds / 2 * fps)
-        half = min(half, prev.frames // 2, p.frames // 2)
-        if seg.transition == "dissolve":
-            if seg.kind == "clip" and before.kind == "clip":
-                lead = int(float(seg.source_in) * fps)  # type: ignore[arg-type]
-                after = int((stamp.duration - float(before.source_out)) * fps) - 1  # type: ignore[arg-type]
-                half = min(half, lead, after)
-            else:
-                half = 0
-        out.append((seg.transition, half) if half > 0 else ("cut", 0))
-    return out
 
 
 def plan_pieces(
@@ -190,16 +113,17 @@ def render(
         tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as scratch_dir,
     ):
         scratch = Path(scratch_dir)
-        lut = grade.write_cube(vibe.grade, scratch / f"{vibe.name}.cube", title=vibe.name)
+        lut = grade.write_cube(vibe.grade, scratch / segments.GRADE, title=vibe.name)
+        font = font_path(vibe.title_font, font_dir)
+        (scratch / segments.FONT).symlink_to(Path(font).resolve())
         look = segments.Look(
-            film=manifest.film,
+            film=str(Path(manifest.film).resolve()),
             fingerprint=stamp.fingerprint,
             width=width,
             height=height,
             fps=fps,
-            lut=lut,
             lut_digest=hashlib.sha256(lut.read_bytes()).hexdigest()[:16],
-            font=font_path(vibe.title_font, font_dir),
+            font=font,
             title_colour=vibe.title_colour,
             preset=preset,
         )
@@ -208,10 +132,12 @@ def render(
         pieces = plan_pieces(manifest, stamp, look, placements, vibe.title_capitals)
         cache = Path(cache_dir) if cache_dir is not None else scratch / "segments"
         log.info("conform: %d segments in %d pieces at %dx%d %s fps", len(placements), len(pieces), width, height, fps)
+        clock = time.perf_counter()
         stats = segments.render_pieces(pieces, look, cache, scratch, workers=threads)
-        log.info("conform: %s", stats)
+        log.info("conform: %s (%.1f s)", stats, time.perf_counter() - clock)
         picture = scratch / "picture.mov"
         segments.join(pieces, look, cache, picture)
+        clock = time.perf_counter()
         dialogue = sound.film_sound(manifest, stamp, placements)
         if manifest.music is not None:
             bed = media.decode_audio(manifest.music.file, AUDIO_RATE, 2)
@@ -222,7 +148,10 @@ def render(
         paths = sound.build_stems(manifest, timeline, dialogue, bed, scratch)
         mix, ducked = scratch / "mix.wav", scratch / "music_ducked.wav"
         media.run(sound.mix_command(paths, mix, ducked), manifest.film, "mixing the stems")
+        log.info("conform: the four stems and their mix (%.1f s)", time.perf_counter() - clock)
+        clock = time.perf_counter()
         normalise_loudness(picture, mix, tmp, vibe.loudness)
+        log.info("conform: loudness and the final mux (%.1f s)", time.perf_counter() - clock)
         if stems_dir is not None:
             _write_stems(paths, ducked, Path(stems_dir))
     return stats
@@ -253,7 +182,6 @@ def _write_stems(paths: dict[str, Path], ducked: Path, stems_dir: Path) -> None:
 
 
 TRUE_PEAK = -2.0  # dBTP asked of loudnorm
-PEAK_LIMIT = -1.0  # dBTP the delivered trailer must not exceed (what QC checks)
 # The limiter runs on loudnorm's 192 kHz output, so it limits (nearly) true peaks; its
 # ceiling sits 1 dB lower still because AAC encoding adds overshoot.
 LIMITER_CEILING = TRUE_PEAK - 1.0
@@ -293,7 +221,7 @@ def _encode_normalised(picture: Path, mix: Path, out: Path, target: float, m: di
         chain = (
             f"loudnorm=I={target}:TP={TRUE_PEAK}:LRA=11:measured_I={m['input_i']}:measured_TP={m['input_tp']}"
             f":measured_LRA={m['input_lra']}:measured_thresh={m['input_thresh']}:offset={m['target_offset']}"
-            f":linear=true,alimiter=limit={10 ** (ceiling / 20):.4f}:level=false"
+            f":linear=true,alimiter=limit={10 ** (ceiling / 20):.4f}:level=false:latency=1"
         )
     media.run(
         [

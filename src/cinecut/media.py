@@ -30,9 +30,9 @@ _GENERIC = (
 )
 
 
-def run(cmd: list[str], path: str | Path, what: str) -> str:
+def run(cmd: list[str], path: str | Path, what: str, cwd: str | Path | None = None) -> str:
     """Run a command; on failure raise CinecutError naming `path` and ffmpeg's last words."""
-    return _run(cmd, path, what).stdout
+    return _run(cmd, path, what, cwd).stdout
 
 
 def run_stderr(cmd: list[str], path: str | Path, what: str) -> str:
@@ -40,9 +40,9 @@ def run_stderr(cmd: list[str], path: str | Path, what: str) -> str:
     return _run(cmd, path, what).stderr
 
 
-def _run(cmd: list[str], path: str | Path, what: str) -> subprocess.CompletedProcess:
+def _run(cmd: list[str], path: str | Path, what: str, cwd: str | Path | None = None) -> subprocess.CompletedProcess:
     log.info("run: %s", " ".join(cmd))
-    proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
+    proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", cwd=cwd)
     if proc.stderr:
         log.debug("%s", proc.stderr[-20000:])
     if proc.returncode != 0:
@@ -66,6 +66,13 @@ class MediaInfo:
     audio_channels: int
     sar: Fraction = Fraction(1)  # sample (pixel) aspect ratio: 32/27 for an anamorphic NTSC DVD
     rotation: int = 0  # display matrix, counter-clockwise degrees: 0, 90, 180 or 270
+    # Seconds from the container's start (where every time in the workflow counts from):
+    # the picture's first frame, and the end of its last frame and of the sound. A
+    # container can outlast both (a subtitle stream running on).
+    picture_start: float = 0.0
+    picture_end: float = 0.0
+    sound_end: float | None = None
+    container_duration: float = 0.0
 
 
 def _rate(text: str | None) -> Fraction:
@@ -103,9 +110,17 @@ def probe(path: str | Path) -> MediaInfo:
     fps = _rate(video.get("avg_frame_rate"))
     if not 1 <= fps <= 240:
         fps = _rate(video.get("r_frame_rate"))
+    origin = _float(data.get("format", {}).get("start_time"))
+    picture = _packet_span(path, "v", origin, duration)
+    sound = _packet_span(path, "a", origin, duration) if audio is not None else None
+    picture_start, picture_end = picture or (0.0, duration)
     return MediaInfo(
         path=str(path),
-        duration=duration,
+        duration=picture_end,
+        picture_start=picture_start,
+        picture_end=picture_end,
+        sound_end=sound[1] if sound else (duration if audio is not None else None),
+        container_duration=duration,
         width=int(video.get("width") or 0),
         height=int(video.get("height") or 0),
         fps=fps if 1 <= fps <= 240 else Fraction(25),
@@ -114,6 +129,43 @@ def probe(path: str | Path) -> MediaInfo:
         sar=_ratio(video.get("sample_aspect_ratio")),
         rotation=_rotation(video),
     )
+
+
+def _float(text: str | None) -> float:
+    try:
+        return float(text or 0)
+    except ValueError:
+        return 0.0
+
+
+def _packet_span(path: Path, kind: str, origin: float, duration: float) -> tuple[float, float] | None:
+    """(first, end) of a stream's packets, seconds from the container's start: the
+    smallest timestamp of its first packets, and the largest timestamp plus duration of
+    those in its last 10 s (B-frames come out of order). None when nothing is timed."""
+
+    def times(interval: str) -> list[tuple[float, float]]:
+        out = run(
+            ["ffprobe", "-v", "error", "-select_streams", f"{kind}:0", "-read_intervals", interval,
+             "-show_entries", "packet=pts_time,duration_time", "-of", "csv=p=0", str(path)],
+            path,
+            "reading the film's packets (ffprobe)",
+        )  # fmt: skip
+        found = []
+        for line in out.splitlines():
+            pts, _, length = line.partition(",")
+            try:
+                found.append((float(pts), float(length or 0)))
+            except ValueError:  # N/A: an untimed packet
+                continue
+        return found
+
+    head = times("%+#16")
+    tail = times(f"{origin + max(duration - 10, 0):.3f}%") or head
+    if not head or not tail:
+        return None
+    first = min(t for t, _ in head) - origin
+    end = max(t + d for t, d in tail) - origin
+    return (round(max(first, 0.0), 6), round(end, 6)) if end > first else None
 
 
 def _rotation(video: dict) -> int:

@@ -10,10 +10,10 @@ import cv2
 import numpy as np
 
 from . import atomic, media
-from .conform import place_segments
 from .errors import CinecutError
 from .manifest import Manifest
 from .models import Structure
+from .placement import place_segments
 from .qc import QCReport
 
 THUMB = (192, 108)

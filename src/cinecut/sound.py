@@ -27,6 +27,7 @@ from scipy import signal
 from . import media
 from .manifest import Manifest
 from .models import Stamp
+from .placement import place_segments
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,6 @@ class Span:
 
 
 def spans(manifest: Manifest, fps: Fraction, transitions: list[tuple[str, int]]) -> list[Span]:
-    from .conform import place_segments  # conform imports this module
-
     out = []
     for p, (into, _) in zip(place_segments(manifest, fps), transitions, strict=True):
         seg = p.segment

@@ -1,8 +1,8 @@
 """Snakemake script: choose the cut -> TRAILER_MANIFEST.json."""
 
 from cinecut import models, music
-from cinecut.conform import output_rate
 from cinecut.manifest import plan_manifest
+from cinecut.placement import output_rate
 from cinecut.runner import run_script
 from cinecut.vibes import get_vibe
 

@@ -26,7 +26,7 @@ from PIL import Image
 
 from .errors import CinecutError
 from .models import Analysis, DialogueLine, Keyframe, Shot, Stamp
-from .shots import CUT_CONTEXT, DISSOLVE_HALF, BoundaryDetector, Features
+from .shots import CUT_CONTEXT, DISSOLVE_HALF, BoundaryDetector, Features, fade_frames
 
 log = logging.getLogger(__name__)
 
@@ -221,6 +221,7 @@ def analyse(stamp: Stamp, keyframe_dir: Path, lines: Sequence[DialogueLine] = ()
         settled_at = 0
         prev_gray = None
         frames = 0
+        tones = _Tones()
         started = last_report = time.monotonic()
         tb = vstream.time_base or Fraction(1, 1000)
         # Film seconds count from the container's start, as ffmpeg's -ss does (conform
@@ -245,6 +246,7 @@ def analyse(stamp: Stamp, keyframe_dir: Path, lines: Sequence[DialogueLine] = ()
                     hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
                     gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
                     features = Features.of(t, small, hsv, gray)
+                    tones.add(t, features.level, features.tone)
                     for at, kind in detector.push(features):
                         _place(shots, at, kind)
                     # Mean absolute luma change and Laplacian variance, with OpenCV's reductions
@@ -294,7 +296,35 @@ def analyse(stamp: Stamp, keyframe_dir: Path, lines: Sequence[DialogueLine] = ()
             nearest = min(around, key=lambda c: abs(c.time - acc.start))
             acc.slots[int(nearest.time // SLOT)] = nearest
         acc.settle(float("inf"), spoken)
-    return _finish(stamp, shots, frames, audio, keyframe_dir, usable, spoken)
+    return _finish(stamp, shots, frames, audio, keyframe_dir, usable, spoken, tones)
+
+
+@dataclass
+class _Tones:
+    """Each frame's time, mean luma and tone (-1 blank black, 1 blank white, 0 a picture):
+    13 bytes a frame, about 2 MB for two hours at 24 fps."""
+
+    times: array = field(default_factory=lambda: array("d"))
+    levels: array = field(default_factory=lambda: array("f"))
+    tones: array = field(default_factory=lambda: array("b"))
+
+    def add(self, t: float, level: float, tone: int) -> None:
+        self.times.append(t)
+        self.levels.append(level)
+        self.tones.append(tone)
+
+    def fades(self, start: float, end: float, faded_in: bool) -> tuple[float, float]:
+        """Seconds at the start and at the end of the shot [start, end) that fade from or to
+        black or white (shots.fade_frames); `faded_in`: the shot begins at a fade boundary."""
+        lo, hi = bisect.bisect_left(self.times, start - 1e-6), bisect.bisect_left(self.times, end - 1e-6)
+        if hi <= lo:
+            return 0.0, 0.0
+        # A shot that begins out of a blank frame (a fade boundary, not a cut) fades in from it.
+        before = self.tones[lo - 1] if faded_in and lo > 0 else 0
+        first, last = fade_frames(self.levels[lo:hi], self.tones[lo:hi], before)
+        fade_in = (self.times[lo + first] if first < hi - lo else end) - start if first else 0.0
+        fade_out = end - self.times[hi - last] if last else 0.0
+        return round(max(fade_in, 0.0), 4), round(max(fade_out, 0.0), 4)
 
 
 @dataclass
@@ -405,9 +435,11 @@ def _finish(
     keyframe_dir: Path,
     usable: float,
     spoken: dict[int, DialogueLine],
+    tones: _Tones | None = None,
 ) -> Analysis:
     shots: list[Shot] = []
     keyframes: list[Keyframe] = []
+    faded = 0  # shots with frames that fade to or from black or white
     keyframe_dir.mkdir(parents=True, exist_ok=True)
     for i, a in enumerate(acc):
         end = acc[i + 1].start if i + 1 < len(acc) else usable
@@ -415,6 +447,12 @@ def _finish(
         best = a.best
         gray = cv2.cvtColor(best.small, cv2.COLOR_BGR2GRAY)
         motion = float(np.mean(a.motion)) if len(a.motion) else 0.0
+        # Clips never use a dissolve's double exposure, nor the frames that fade to or from
+        # black or white inside the shot: both are blends, with the next shot or with a colour.
+        fade_in, fade_out = tones.fades(a.start, end, a.boundary == "fade") if tones else (0.0, 0.0)
+        faded += bool(fade_in or fade_out)
+        dissolve_in = DISSOLVE_HALF if a.boundary == "dissolve" else 0.0
+        dissolve_out = DISSOLVE_HALF if i + 1 < len(acc) and acc[i + 1].boundary == "dissolve" else 0.0
         shots.append(
             Shot(
                 index=i,
@@ -427,16 +465,16 @@ def _finish(
                 colourfulness=round(_colourfulness(best.small), 4),
                 loudness_db=round(_loudness_db(seg), 2),
                 sharpness=round(best.sharpness, 2),
-                blend_in=DISSOLVE_HALF if a.boundary == "dissolve" else 0.0,
-                blend_out=DISSOLVE_HALF if i + 1 < len(acc) and acc[i + 1].boundary == "dissolve" else 0.0,
+                blend_in=max(dissolve_in, fade_in),
+                blend_out=max(dissolve_out, fade_out),
             )
         )
     chosen, dropped = _select(acc, shots, stamp.duration, spoken)
     for i, cand, reason in chosen:
         keyframes.append(_keyframe(len(keyframes), i, cand, reason, shots[i], keyframe_dir, cand is acc[i].best))
     log.info(
-        "analysis: %d frames, %d shots, %d keyframes (%d near-duplicates dropped)",
-        frames, len(shots), len(keyframes), dropped,
+        "analysis: %d frames, %d shots, %d keyframes (%d near-duplicates dropped), %d shots with fades",
+        frames, len(shots), len(keyframes), dropped, faded,
     )  # fmt: skip
     return Analysis(
         film=stamp.film,

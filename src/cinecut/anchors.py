@@ -22,7 +22,7 @@ from . import llm
 from .llm import InvalidAnswer
 from .models import Analysis, Dialogue, Structure
 from .scenes import SceneDescFile, prompt_hash
-from .story import heuristic_structure, shot_intensity
+from .story import heuristic_structure, hold_shares, shot_intensity
 
 log = logging.getLogger(__name__)
 
@@ -165,18 +165,36 @@ def find_structure(
             )
     finally:
         chat.close()
-    resolution = fallback.resolution if fallback.resolution > anchors.climax else analysis.duration
-    log.info("anchors from %s: %.1f / %.1f / %.1f s", backend, anchors.begin, anchors.escalation, anchors.climax)
+    if fallback.resolution > anchors.climax:
+        resolution = fallback.resolution
+        why_resolution = next(
+            (ln.split(": ", 1)[1] for ln in fallback.notes.splitlines() if ln.startswith("resolution ")), "measured"
+        )
+    else:
+        resolution = analysis.duration
+        why_resolution = f"the measured one ({fallback.resolution:.1f} s) is not after the model's climax: the end"
+    escalation, climax, moved = hold_shares(anchors.begin, anchors.escalation, anchors.climax, resolution)
+    log.info("anchors from %s: %.1f / %.1f / %.1f s", backend, anchors.begin, escalation, climax)
+    decided = f"decided by {backend} over {len(chunks)} summaries of the film"
+    held = {name: [m for m in moved if m.startswith(name)] for name in ("escalation", "climax")}
     return Structure(
         backend=backend,
         requested=backend,
         model=chat.identity,
         begin=round(anchors.begin, 3),
-        escalation=round(anchors.escalation, 3),
-        climax=round(anchors.climax, 3),
+        escalation=escalation,
+        climax=climax,
         resolution=round(resolution, 3),
         duration=analysis.duration,
-        notes=f"decided by {backend} over {len(chunks)} summaries; resolution measured",
+        notes="\n".join(
+            [
+                f"{decided}; resolution measured",
+                f"begin {anchors.begin:.1f} s: {decided}",
+                f"escalation {escalation:.1f} s: " + "; ".join([decided, *held["escalation"]]),
+                f"climax {climax:.1f} s: " + "; ".join([decided, *held["climax"]]),
+                f"resolution {resolution:.1f} s: {why_resolution}",
+            ]
+        ),
         summaries=notes,
     )
 

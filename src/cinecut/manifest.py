@@ -26,6 +26,9 @@ END_CARD_SECONDS = 4.0
 SILENCE_SECONDS = 1.0
 TRANSITION_SECONDS = 0.5
 BUTTON_MAX = 3.5  # seconds: the closing button is a sting, not a scene
+CARDS_SHARE = 0.15  # the title and closing cards together take at most this share of a trailer
+CARD_FLOOR = {"title": 1.0, "end": 1.2, "black": 0.4}  # seconds: the shortest a card may become
+GROWN_PACE = 1.5  # climax clip lengths: a short film's act 3 clips grow to at most this many
 
 
 class Segment(BaseModel):
@@ -117,27 +120,57 @@ class Manifest(BaseModel):
     voiceover: list[VoiceLine] = []
 
 
+def _piece(c: Candidate) -> tuple[int, float]:
+    """Which stretch of the film a candidate comes from: two clips never share one (a long
+    take gives several stretches; the climax may offer one with and one without its line)."""
+    return c.shot, c.shot_start
+
+
 def _pick(pool: list[Candidate], budget: float, dialogue_share: float) -> list[Candidate]:
     """Best-scoring clips until the act's time is filled; beats first; lines take at most
-    the vibe's share of the act's time, so that the act keeps the vibe's pace."""
+    the vibe's share of the act's time, so that the act keeps the vibe's pace. One clip per
+    shot first (a long take gives several candidates), then more of the same shots if the
+    act is still short. A first clip longer than a short film's act is shortened to fit it."""
     talk = dialogue_share * budget
-    chosen, used = [], 0.0
-    for cand in sorted(pool, key=lambda c: (c.beat is None, -c.score)):
-        length = cand.end - cand.start
-        if used + length > budget + 0.5 and chosen:
-            continue
-        if cand.dialogue and length > talk and chosen:
-            continue
-        chosen.append(cand)
-        used += length
-        talk -= length if cand.dialogue else 0.0
-        if used >= budget:
-            break
+    chosen: list[Candidate] = []
+    used, shots, taken = 0.0, set(), set()
+    ordered = sorted(pool, key=lambda c: (c.beat is None, -c.score))
+    for again in (False, True):
+        for cand in ordered:
+            length = cand.end - cand.start
+            if _piece(cand) in taken or (not again and cand.shot in shots):
+                continue
+            if used + length > budget + 0.5 and chosen:
+                continue
+            if cand.dialogue and length > talk and chosen:
+                continue
+            if length > budget + 0.5 and not cand.dialogue:  # a short film's act: the clip fits it
+                keep = max(budget, 2 * MIN_CLIP)
+                start = round(cand.start + (length - keep) / 2, 4)
+                cand = cand.model_copy(update={"start": start, "end": round(start + keep, 4)})
+                length = keep
+            chosen.append(cand)
+            shots.add(cand.shot)
+            taken.add(_piece(cand))
+            used += length
+            talk -= length if cand.dialogue else 0.0
+            if used >= budget:
+                return chosen
     return chosen
 
 
-# How long a card may become when its end moves onto a beat, seconds.
-CARD_RANGE = {"title": (2.0, 5.0), "black": (0.5, 1.5)}
+def card_seconds(target: float) -> tuple[float, float, float]:
+    """(title card, silent black beat, closing card) for a trailer of `target` seconds: the
+    full lengths where the two cards stay within CARDS_SHARE of the trailer, else scaled
+    down to it, never under CARD_FLOOR (a card must still be read)."""
+    scale = min(1.0, CARDS_SHARE * target / (TITLE_SECONDS + END_CARD_SECONDS))
+    title = max(TITLE_SECONDS * scale, CARD_FLOOR["title"])
+    end = max(END_CARD_SECONDS * scale, CARD_FLOOR["end"])
+    return round(title, 3), round(max(SILENCE_SECONDS * scale, CARD_FLOOR["black"]), 3), round(end, 3)
+
+
+# How long a card may become when its end moves onto a beat, relative to its planned length.
+CARD_RANGE = {"title": (0.7, 1.6), "black": (0.5, 1.5)}
 MIN_CLIP = 0.5
 
 
@@ -162,8 +195,11 @@ def snap_to_beats(
     out, t, planned, snapped = [], 0, 0, 0
     for seg, (low, high) in zip(segments, ranges, strict=True):
         planned += max(round(seg.length * fps), 1)
-        lo, hi = t + max(math.ceil(low * fps - 1e-6), 1), t + math.floor(high * fps + 1e-6)
-        natural = min(max(planned, lo), max(hi, lo))
+        hi = t + max(math.floor(high * fps + 1e-6), 1)
+        # The most a segment may last wins over the least: a clip never passes its shot's
+        # end (nor the end of the picture) to keep the last fraction of a frame of its line.
+        lo = min(t + max(math.ceil(low * fps - 1e-6), 1), hi)
+        natural = min(max(planned, lo), hi)
         options = beat_frames[bisect.bisect_left(beat_frames, lo) : bisect.bisect_right(beat_frames, hi)]
         end = min(options, key=lambda f: (abs(f - natural), f)) if options else natural
         snapped += bool(options)
@@ -174,7 +210,8 @@ def snap_to_beats(
 
 def _length_range(seg: Segment, cand: Candidate | None) -> tuple[float, float]:
     if seg.kind != "clip" or cand is None:
-        return CARD_RANGE.get(seg.kind, (seg.length, seg.length))
+        low, high = CARD_RANGE.get(seg.kind, (1.0, 1.0))
+        return seg.length * low, seg.length * high
     start = float(seg.source_in)  # type: ignore[arg-type]
     low = cand.min_end if cand.min_end is not None else start + MIN_CLIP
     high = cand.max_end if cand.max_end is not None else cand.shot_end
@@ -186,7 +223,11 @@ def plan_voiceover(segments: list[Segment], lines: list[DialogueLine], count: in
     over stretches of acts 1-2 where no clip speaks (picture-only clips, clips without a
     line, the title card). Later lines would give the ending away."""
     heard = {s.dialogue for s in segments if s.kind == "clip" and s.film_audio and s.dialogue}
-    pool = [ln for ln in lines if 0.8 <= ln.end - ln.start <= 6.0 and ln.text not in heard and ln.end <= before]
+    pool = [
+        ln
+        for ln in lines
+        if ln.kind == "speech" and 0.8 <= ln.end - ln.start <= 6.0 and ln.text not in heard and ln.end <= before
+    ]  # a sound cue ("[explosion]") is no line to lay over the picture
     chosen = sorted(sorted(pool, key=lambda ln: (-ln.intensity, ln.start))[:count], key=lambda ln: ln.start)
     # Quiet stretches: runs of segments before the climax whose own sound carries no line.
     windows, t, run_start = [], 0.0, None
@@ -242,34 +283,49 @@ def plan_manifest(
     With `fps`, every segment is a whole number of frames, and with `music` the cuts land on
     its beats (`snap`); `voiceover` lines of `lines` are laid over acts 1-2."""
     target = target_length(vibe, stamp.duration, length)
-    cards = TITLE_SECONDS + SILENCE_SECONDS + END_CARD_SECONDS
-    picture = max(target - cards, target * 0.5)
+    title_seconds, silence_seconds, end_seconds = card_seconds(target)
+    picture = max(target - title_seconds - silence_seconds - end_seconds, target * 0.5)
     acts: list[list[Candidate]] = []
     for i, zone in enumerate(("BEGINNING", "ESCALATION", "CLIMAX")):
         pool = [c for c in narrative.candidates if c.zone == zone]
         acts.append(_pick(pool, picture * vibe.act_share[i], vibe.dialogue_share))
-    # Top up from the best clips left (escalation and climax first) to reach the length.
-    used = {id(c) for act in acts for c in act}
+    # Top up from the best clips left (escalation and climax first, shots not yet used
+    # before more of the same) to reach the length.
+    used = {_piece(c) for act in acts for c in act}
+    shots = {c.shot for act in acts for c in act}
     missing = picture - sum(c.end - c.start for act in acts for c in act)
     order = {"ESCALATION": 0, "CLIMAX": 1, "BEGINNING": 2}
-    for cand in sorted(narrative.candidates, key=lambda c: (order[c.zone], c.dialogue is not None, -c.score)):
+    for cand in sorted(
+        narrative.candidates, key=lambda c: (c.shot in shots, order[c.zone], c.dialogue is not None, -c.score)
+    ):
         if missing <= 0:
             break
-        if id(cand) not in used:
+        if _piece(cand) not in used:
             acts[("BEGINNING", "ESCALATION", "CLIMAX").index(cand.zone)].append(cand)
+            used.add(_piece(cand))
             missing -= cand.end - cand.start
-    # Still short (a short film): let clips without dialogue grow inside their shots.
-    for act in acts:
-        for i, cand in enumerate(act):
-            if missing <= 0:
-                break
-            if cand.dialogue:
-                continue
-            grow = min(missing, cand.end - cand.start, (cand.shot_end - cand.shot_start) - (cand.end - cand.start))
-            start = max(cand.shot_start, cand.start - grow / 2)
-            end = min(cand.shot_end, start + (cand.end - cand.start) + grow)
-            missing -= (end - start) - (cand.end - cand.start)
-            act[i] = cand.model_copy(update={"start": round(start, 4), "end": round(end, 4)})
+    # Still short (a short film): clips without dialogue grow inside their shots (never into
+    # a later line): the set-up's and the escalation's first, up to twice their length; then
+    # the climax's, only as far as its pace allows; then the first two acts' as far as they can.
+    pace = GROWN_PACE * vibe.clip_seconds[2]
+    for grown, most in (
+        ((0, 1), lambda c: 2 * (c.end - c.start)),
+        ((2,), lambda c: pace),
+        ((0, 1), lambda c: math.inf),
+    ):
+        for n in grown:
+            for i, cand in enumerate(acts[n]):
+                if missing <= 0 or cand.dialogue:
+                    continue
+                length = cand.end - cand.start
+                high = min(cand.shot_end, cand.max_end if cand.max_end is not None else cand.shot_end)
+                grow = min(missing, max(most(cand) - length, 0.0), high - cand.shot_start - length)
+                if grow <= 0:
+                    continue
+                start = max(cand.shot_start, min(cand.start - grow / 2, high - length - grow))
+                end = min(high, start + length + grow)
+                missing -= (end - start) - length
+                acts[n][i] = cand.model_copy(update={"start": round(start, 4), "end": round(end, 4)})
     acts[0].sort(key=lambda c: c.start)
     acts[1].sort(key=lambda c: c.start)
     acts[2].sort(key=lambda c: (c.beat == "money shot", c.score))
@@ -304,7 +360,7 @@ def plan_manifest(
     segments.append(
         Segment(
             kind="title",
-            duration=TITLE_SECONDS,
+            duration=title_seconds,
             text=title,
             transition="fade_black",
             reasons=["title card after act 1"],
@@ -312,22 +368,24 @@ def plan_manifest(
     )
     segments += act_clips(1, "fade_black")
     segments.append(
-        Segment(kind="black", duration=SILENCE_SECONDS, beat="breath", reasons=["silence before the climax"])
+        Segment(kind="black", duration=silence_seconds, beat="breath", reasons=["silence before the climax"])
     )
     segments += act_clips(2, "cut")
     end_text = f"{title}\n{tagline}" if tagline else title
     segments.append(
-        Segment(
-            kind="title", duration=END_CARD_SECONDS, text=end_text, transition="fade_black", reasons=["closing title"]
-        )
+        Segment(kind="title", duration=end_seconds, text=end_text, transition="fade_black", reasons=["closing title"])
     )
     # The button: after the title, one last line of the film, from before the climax (it
     # must not give the ending away), short enough to land as a sting.
-    used = {id(c) for act in acts for c in act}
+    used = {_piece(c) for act in acts for c in act}
     spare = [
         c
         for c in narrative.candidates
-        if id(c) not in used and c.dialogue and c.film_audio and c.zone != "CLIMAX" and c.end - c.start <= BUTTON_MAX
+        if _piece(c) not in used
+        and c.dialogue
+        and c.film_audio
+        and c.zone != "CLIMAX"
+        and c.end - c.start <= BUTTON_MAX
     ]
     if spare:
         button = max(spare, key=lambda c: c.score)

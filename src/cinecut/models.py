@@ -28,7 +28,7 @@ class Stamp(Artefact):
     film: str
     mtime_ns: int
     size: int
-    duration: float
+    duration: float  # the end of the last decodable picture frame, from the container's start
     width: int
     height: int
     fps: str  # exact rational, e.g. "24000/1001"
@@ -36,6 +36,9 @@ class Stamp(Artefact):
     audio_channels: int
     sar: str = "1"  # sample aspect ratio, exact rational: "32/27" for anamorphic 720x480
     rotation: int = 0  # display matrix, counter-clockwise degrees (270: a phone held upright)
+    picture_start: float = 0.0  # the first picture frame, from the container's start
+    sound_end: float | None = None  # the end of the sound (None: no sound)
+    container_duration: float | None = None  # what the container says; may outlast the picture
 
     @property
     def fingerprint(self) -> str:
@@ -63,6 +66,9 @@ class DialogueLine(Artefact):
     text: str
     emotion: str
     intensity: float = Field(ge=0, le=1)
+    # "sound": a cue that says nothing ("[explosion]", lyrics): it may raise a shot's
+    # intensity but is no line to carry, hear or lay over the trailer.
+    kind: Literal["speech", "sound"] = "speech"
 
 
 class Dialogue(Artefact):
@@ -81,11 +87,13 @@ class Shot(Artefact):
     colourfulness: float  # 0-1
     loudness_db: float  # mean RMS level of the film audio, dBFS (-90 when silent)
     sharpness: float  # Laplacian variance of the keyframe, arbitrary units
-    blend_in: float = 0.0  # s at its start still mixed with the shot before (a dissolve)
-    blend_out: float = 0.0  # s at its end already mixed with the shot after
+    # Seconds at its start and end mixed with something else: the shot before or after (a
+    # dissolve), or black or white (a fade inside the shot, as trailers are cut).
+    blend_in: float = 0.0
+    blend_out: float = 0.0
 
     def clean(self) -> Shot:
-        """The shot without the parts that are blends with its neighbours: clips come from here."""
+        """The shot without its blends (dissolves, fades to or from black or white): clips come from here."""
         start = min(self.start + self.blend_in, self.end)
         return self.model_copy(update={"start": start, "end": max(self.end - self.blend_out, start)})
 

@@ -16,8 +16,10 @@ their blends (linear in time, checked at a quarter, half and three quarters), an
 change is local: a second before a and a second after b the picture changes far less
 than across the dissolve (a drifting or zooming shot changes alike everywhere).
 
-Fade: the picture goes black and comes back; the shot begins with the first frame out of
-black.
+Fade: the picture goes black (or white) and comes back; the shot begins with the first
+frame out of black (or white). Inside a shot, the frames that fade to or from black or white (`fade_frames`) are
+measured afterwards from each frame's tone (`frame_tone`): the picture there is no
+picture to cut a clip from.
 
 Thresholds were tuned on `cinecut.demo.build_reel` films at 24, 25 and 30 fps and the
 demo (186 hard cuts, 54 dissolves, 34 fades): hard cuts 185/186 within a frame and one
@@ -46,6 +48,14 @@ DISSOLVE_CHANGE = 0.3  # histogram distance across the window
 DISSOLVE_BLEND = 0.4  # residual of the in-between frames against blends, relative
 DISSOLVE_LOCAL = 2.5  # change across the window / change over a second either side
 DISSOLVE_CONTRAST = 10.0  # mean colour-layout difference (0-255) across the window
+
+# A frame is blank (black or white) the way QC's blackdetect sees a trailer: nearly all of
+# its pixels dark (or light), with a margin for a grade that darkens the shadows.
+BLANK_DARK = 0.12  # luma under which a pixel counts as black (QC: 0.10 after the grade)
+BLANK_LIGHT = 0.90  # luma over which a pixel counts as white
+BLANK_SHARE = 0.95  # share of such pixels in a blank frame (QC: 0.98)
+FADE_SETTLED = 0.8  # a fade ends where the picture is back to this share of its level in the shot
+FADE_MARGIN = 2  # frames added to a fade: the grade and the conform's dips reach a little further
 
 TINY = (40, 22)  # structure picture
 BLOCKS = (16, 9)  # colour layout picture
@@ -78,6 +88,13 @@ class Features:
     blocks: np.ndarray  # BGR, float32
     black: bool
     cut_score: float = 0.0  # against the previous frame
+    level: float = 0.0  # mean luma, 0-1
+    tone: int = 0  # frame_tone: -1 blank black, 1 blank white, 0 a picture
+
+    @property
+    def blank(self) -> bool:
+        """Black, or blank white: a fade's frame, where no cut or dissolve is looked for."""
+        return self.black or self.tone > 0
 
     @classmethod
     def of(cls, t: float, small_bgr: np.ndarray, hsv: np.ndarray, gray: np.ndarray) -> Features:
@@ -85,7 +102,61 @@ class Features:
         mean, std = cv2.meanStdDev(tiny)
         shape = (tiny - float(mean[0, 0])) / (float(std[0, 0]) + 2.0)
         blocks = cv2.resize(small_bgr, BLOCKS, interpolation=cv2.INTER_AREA).astype(np.float32)
-        return cls(t, histogram(hsv), tiny, shape, blocks, cv2.mean(gray)[0] / 255.0 < BLACK_LUMA)
+        level, tone = frame_tone(gray)
+        return cls(t, histogram(hsv), tiny, shape, blocks, level < BLACK_LUMA, level=level, tone=tone)
+
+
+def frame_tone(gray: np.ndarray) -> tuple[float, int]:
+    """(mean luma 0-1, tone) of an analysis picture: tone -1 blank black, 1 blank white,
+    0 a picture. The pixel counts are only made where the mean allows a blank frame."""
+    level = cv2.mean(gray)[0] / 255.0
+    if level < BLACK_LUMA:
+        return level, -1
+    if level < BLANK_SHARE * BLANK_DARK + (1 - BLANK_SHARE):
+        dark = cv2.countNonZero(cv2.compare(gray, BLANK_DARK * 255, cv2.CMP_LT)) / gray.size
+        if dark >= BLANK_SHARE:
+            return level, -1
+    if level > BLANK_SHARE * BLANK_LIGHT:
+        light = cv2.countNonZero(cv2.compare(gray, BLANK_LIGHT * 255, cv2.CMP_GT)) / gray.size
+        if light >= BLANK_SHARE:
+            return level, 1
+    return level, 0
+
+
+def _edge_fade(levels: np.ndarray, tones: np.ndarray, colour: int, reference: float) -> int:
+    """Frames from one edge of a shot inward (`levels`, `tones` in that order) that belong to
+    a fade from or to `colour` (-1 black, 1 white): the blank ones, then the ramp until the
+    picture is back to FADE_SETTLED of the shot's `reference` distance from that colour."""
+    k, n = 0, len(levels)
+    while k < n and tones[k] != 0:
+        k += 1
+    distance = levels if colour < 0 else 1.0 - levels
+    while k < n and distance[k] < FADE_SETTLED * reference:
+        k += 1
+    return min(k + FADE_MARGIN, n) if k else 0
+
+
+def fade_frames(levels: np.ndarray, tones: np.ndarray, before: int = 0) -> tuple[int, int]:
+    """(frames at the start, frames at the end) of one shot that fade from or to black or
+    white. `levels` and `tones` are its frames' (`frame_tone`); `before` the tone of the
+    blank frame a shot begins out of (its boundary is a fade), else 0. A shot may fade where
+    its edge frame is blank, or where it begins out of a blank frame; a shot with no picture
+    at all is all fade."""
+    levels, tones = np.asarray(levels, dtype=np.float64), np.asarray(tones)
+    n = len(levels)
+    picture = levels[tones == 0]
+    if n == 0 or not len(picture):
+        return n, n
+    out = []
+    for lv, tn, beside in ((levels, tones, before), (levels[::-1], tones[::-1], 0)):
+        colour = int(tn[0]) or int(beside)
+        if not colour:
+            out.append(0)
+            continue
+        # The level the shot settles at: most of its picture is at least this far from the colour.
+        reference = float(np.percentile(picture if colour < 0 else 1.0 - picture, 75))
+        out.append(_edge_fade(lv, tn, colour, reference))
+    return out[0], out[1]
 
 
 def _blend_residual(frames: list[np.ndarray], first: np.ndarray, last: np.ndarray, alphas: list[float]) -> float:
@@ -139,11 +210,11 @@ class BoundaryDetector:
             self.cuts.popleft()
         if n == 0:
             self.last_boundary = f.t
-            self.in_black = f.black
+            self.in_black = f.blank
             return [(f.t, "start")]
-        if self.in_black and not f.black:
+        if self.in_black and not f.blank:
             found.append(self._boundary(n, "fade"))
-        self.in_black = f.black
+        self.in_black = f.blank
         if n - CUT_CONTEXT >= 1:
             found += self._judge_cut(n - CUT_CONTEXT)
         if n - self.lag >= 0:
@@ -167,7 +238,7 @@ class BoundaryDetector:
 
     def _judge_cut(self, i: int) -> list[tuple[float, str]]:
         f = self._at(i)
-        if f.cut_score < CUT_SCORE or f.black or self._at(i - 1).black:
+        if f.cut_score < CUT_SCORE or f.blank or self._at(i - 1).blank:
             return []
         if f.t - self.last_boundary < MIN_SHOT_SECONDS:
             return []
@@ -192,9 +263,9 @@ class BoundaryDetector:
         change = _distance(fa.hist, fb.hist)
         if change < DISSOLVE_CHANGE or float(np.abs(fa.blocks - fb.blocks).mean()) < DISSOLVE_CONTRAST:
             return found
-        # A fade is a dissolve to black: leave the half-windows next to black frames to it.
+        # A fade is a dissolve to black (or white): leave the half-windows next to blank frames to it.
         near = range(max(a - h, self._oldest), b + h + 1)
-        if any(a < c <= b for c in self.cuts) or any(self._at(j).black for j in near):
+        if any(a < c <= b for c in self.cuts) or any(self._at(j).blank for j in near):
             return found
         quarter = [a + h // 2, m, b - h // 2]
         residual = _blend_residual(
@@ -206,7 +277,7 @@ class BoundaryDetector:
         before = max([a - 2 * h, self._oldest] + [c for c in self.cuts if c <= a])
         after = min([b + 2 * h] + [c - 1 for c in self.cuts if c > b])
         # Both shots must be seen for at least a half-window on their own.
-        if a - before < h or after - b < h or self._at(before).black or self._at(after).black:
+        if a - before < h or after - b < h or self._at(before).blank or self._at(after).blank:
             return found
         sides = (_distance(self._at(before).hist, fa.hist), _distance(fb.hist, self._at(after).hist))
         local = change / (max(sides) + 0.02)

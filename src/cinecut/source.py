@@ -41,4 +41,7 @@ def make_stamp(film: str | Path) -> Stamp:
         audio_channels=info.audio_channels,
         sar=f"{info.sar.numerator}/{info.sar.denominator}",
         rotation=info.rotation,
+        picture_start=info.picture_start,
+        sound_end=info.sound_end,
+        container_duration=info.container_duration,
     )

@@ -39,12 +39,50 @@ BASE_INTENSITY = {
 }
 _FORMATS = {".srt": "srt", ".ass": "ass", ".ssa": "ssa", ".vtt": "vtt"}  # else autodetect
 _TAG = re.compile(r"<[^>]+>|\{[^}]*\}")
+# What subtitles for the deaf and hard of hearing (SDH) add to the speech: descriptions of
+# sounds in brackets or parentheses, lyrics between music notes (or from a note to the end
+# of the cue), and the speaker's name in capitals before a colon ("JOHN: Get down!").
+MUSIC_NOTES = "♪♫♬♩"
+# An unclosed bracket is left alone: right-to-left text often has its parentheses mirrored.
+_DESCRIPTION = re.compile(rf"\[[^\]]*\]|\([^)]*\)|[{MUSIC_NOTES}][^{MUSIC_NOTES}]*[{MUSIC_NOTES}]?")
+_HASH_LYRIC = re.compile(r"^#(\s.*)?$")  # "# Singing in the rain #": old SRTs' music note
+_SPEAKER = re.compile(r"^([-–—]\s*)?([^:]{1,40}):(?=\s|$)")
+# Loud sounds raise a shot's intensity as much as a shouted line does.
+LOUD_SOUNDS = ("explo", "blast", "gunfire", "gunshot", "shot", "scream", "roar", "crash", "siren", "bang", "thunder",
+               "alarm", "shout", "yell", "shriek", "rumbl", "boom", "smash", "shatter", "growl", "bark")  # fmt: skip
 
 
 def clean_text(text: str) -> str:
     """Strip HTML/ASS markup and collapse line breaks."""
     text = _TAG.sub("", text.replace("\\N", " ").replace("\\n", " "))
     return " ".join(text.split())
+
+
+def split_cue(text: str) -> tuple[str, str]:
+    """(what is said, kind) of a cue: "speech" with sound descriptions, lyrics and speaker
+    labels taken out, or "sound" (with the whole cleaned cue) when nothing is said."""
+    lines = []
+    for line in re.split(r"\\N|\\n|\n", _TAG.sub("", text)):
+        line = _HASH_LYRIC.sub("", line.strip())
+        label = _SPEAKER.match(line)
+        if label and label.group(2).isupper():  # a name in capitals, not "Listen: ..."
+            line = (label.group(1) or "") + line[label.end() :]
+        lines.append(line)
+    # Descriptions and lyrics may run over several lines of the cue.
+    speech = " ".join(_DESCRIPTION.sub(" ", " ".join(lines)).split())
+    if not re.search(r"\w", speech):
+        return clean_text(text), "sound"
+    return speech, "speech"
+
+
+def label_sound(text: str) -> tuple[str, float]:
+    """Emotion and intensity of a sound description: an explosion is as intense as a
+    shouted line, rustling is not."""
+    emotion, intensity = label_emotion(text)
+    words = re.findall(r"\w+", text.lower())
+    if any(w.startswith(LOUD_SOUNDS) for w in words):
+        intensity = max(intensity, BASE_INTENSITY["urgency"] + 0.15)
+    return emotion, round(min(intensity, 1.0), 3)
 
 
 def label_emotion(text: str) -> tuple[str, float]:
@@ -124,23 +162,30 @@ def _parse_text(text: str, fmt: str | None, origin: str | Path, film_duration: f
     except Exception as exc:  # pysubs2 raises several types for unparsable input
         raise CinecutError(origin, f"subtitles do not parse ({type(exc).__name__}: {exc})") from exc
     lines: list[DialogueLine] = []
-    dropped = 0
+    dropped: list[float] = []  # starts of the cues after the film's end
     for event in subs:
         if event.is_comment:
             continue
-        body = clean_text(event.plaintext if hasattr(event, "plaintext") else event.text)
+        raw = event.plaintext if hasattr(event, "plaintext") else event.text
         start, end = event.start / 1000.0, event.end / 1000.0
-        if not body or end <= start or start < 0:
+        if not clean_text(raw) or end <= start or start < 0:
             continue
         if film_duration is not None and start >= film_duration:
-            dropped += 1
+            dropped.append(start)
             continue
         if film_duration is not None:
             end = min(end, film_duration)
-        emotion, intensity = label_emotion(body)
-        lines.append(DialogueLine(start=start, end=end, text=body, emotion=emotion, intensity=intensity))
+        body, kind = split_cue(raw)
+        emotion, intensity = label_emotion(body) if kind == "speech" else label_sound(body)
+        lines.append(DialogueLine(start=start, end=end, text=body, emotion=emotion, intensity=intensity, kind=kind))
+    if dropped and not lines:  # they parse: the film is shorter than the subtitles' film
+        raise CinecutError(
+            origin,
+            f"no cue falls inside the film: the first cue is at {min(dropped):.1f} s,"
+            f" the film ends at {film_duration:.1f} s",
+        )
     if dropped:
-        log.warning("%s: dropped %d cues that start after the film ends", origin, dropped)
+        log.warning("%s: dropped %d cues that start after the film ends", origin, len(dropped))
     if not lines and len(text.strip()) > 0:
         raise CinecutError(origin, "subtitles do not parse: no timed dialogue found")
     lines.sort(key=lambda line: (line.start, line.end))

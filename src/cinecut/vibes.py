@@ -1,4 +1,4 @@
-"""The 18 vibe profiles. Every field is read by some stage (see README's table)."""
+"""The 18 vibe profiles. Every field is read by some stage (see the table in docs/configuration.md)."""
 
 from __future__ import annotations
 

@@ -145,7 +145,10 @@ def softmax(x: np.ndarray) -> np.ndarray:
 
 def assign(times: list[float], texts: list[str], structure: Structure, meaning: Meaning) -> list[tuple[str, str]]:
     """(zone, reason) per candidate: position relative to the anchors, blended with meaning."""
-    sims = meaning.similarities(texts)
+    # Pieces of one long shot often read alike: each distinct text is embedded once.
+    row = {text: i for i, text in enumerate(dict.fromkeys(texts))}
+    found = meaning.similarities(list(row))
+    sims = found[[row[t] for t in texts]] if texts else found
     out = []
     for t, sim in zip(times, sims, strict=True):
         pos = position_prior(t, structure)

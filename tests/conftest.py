@@ -155,10 +155,13 @@ os.environ.setdefault("PYTHONUNBUFFERED", "1")
 
 BAD_INPUT_CASES: list[tuple[str, str, bool]] = []
 TRACEBACKS: list[int] = []  # per run that printed something, the tracebacks in it
+INTERNAL_ERRORS: list[str] = []  # "cinecut internal error" lines: bugs, never an expected outcome
 
 
 def record_case(family: str, name: str, handled: bool, output: str = "") -> None:
-    BAD_INPUT_CASES.append((family, name, handled))
+    bugs = [ln for ln in output.splitlines() if ln.startswith("cinecut internal error")]
+    INTERNAL_ERRORS.extend(bugs)
+    BAD_INPUT_CASES.append((family, name, handled and not bugs))
     TRACEBACKS.append(output.count("Traceback"))
 
 
@@ -185,12 +188,19 @@ def pytest_terminal_summary(terminalreporter) -> None:
     tracebacks = sum(TRACEBACKS)
     terminalreporter.write_sep("-", "bad input and faults")
     terminalreporter.write_line(
-        f"{len(BAD_INPUT_CASES)} cases tried, {handled} handled as expected, {tracebacks} tracebacks"
+        f"{len(BAD_INPUT_CASES)} cases tried, {handled} handled as expected, {tracebacks} tracebacks, "
+        f"{len(INTERNAL_ERRORS)} internal errors"
         f" ({', '.join(f'{family} {n}' for family, n in families.items())})"
     )
     for family, name, ok in BAD_INPUT_CASES:
         if not ok:
             terminalreporter.write_line(f"  not handled: {family}: {name}")
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """A bug reported as an internal error fails the run, whatever the tests asserted."""
+    if INTERNAL_ERRORS:
+        session.exitstatus = 1
 
 
 def turn_upright(film):

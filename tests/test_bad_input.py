@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,18 @@ from conftest import (
     snakemake,
     turn_upright,
 )
+
+INTERNAL = "cinecut internal error"  # runner's line for a bug: never an expected outcome
+
+
+def is_internal_error(line: str) -> bool:
+    return line.startswith(INTERNAL)
+
+
+def internal_errors(output: str) -> list[str]:
+    """The bugs a run hit: runner prints one line per unexpected exception."""
+    return [line for line in output.splitlines() if is_internal_error(line)]
+
 
 SMALL = {"trailer": {"width": 320, "height": 180, "preset": "ultrafast"}}
 TWO_SHOTS = (
@@ -45,16 +58,22 @@ def film(path: Path, seconds: float = 8, size: str = "320x180", audio: bool = Tr
 SRT = "1\n00:00:01,000 --> 00:00:02,500\nRun! Now!\n\n2\n00:00:05,000 --> 00:00:06,500\nI never saw the light.\n"
 
 
-def make_corpus(films: Path) -> dict[str, tuple[str, str, str]]:
-    """name -> (film, subtitles, expected): 'trailer' or the text the one error line must name."""
+Case = tuple[str, str, str, str | tuple[str, ...]]  # film, subtitles, outcome, what it must show
+
+
+def make_corpus(films: Path) -> dict[str, Case]:
+    """name -> (film, subtitles, outcome, expected). Outcome "trailer": a trailer that passes
+    QC; "dialogue": the subtitles parse to exactly the `expected` lines (texts); "error": one
+    line `cinecut error <expected>`, where `expected` is the rule, the file and the problem."""
     films.mkdir()
     ok = film(films / "plain.mp4")
-    cases: dict[str, tuple[str, str, str]] = {}
+    cases: dict[str, Case] = {}
 
-    def case(name: str, path: Path, subs: Path | None = None, expected: str = "trailer") -> None:
+    def case(name: str, path: Path, subs: Path | None = None, outcome: str = "trailer", expected=()) -> None:
         cases[name] = (
             str(path.relative_to(films.parent)),
             str(subs.relative_to(films.parent)) if subs else "",
+            outcome,
             expected,
         )
 
@@ -84,87 +103,122 @@ def make_corpus(films: Path) -> dict[str, tuple[str, str, str]]:
     (films / "breaks.mp4").write_bytes(bytes(broken))
     case("decode errors after 10%", films / "breaks.mp4")
     # Subtitles that are odd but readable: parsed (checked at the dialogue stage).
-    for name, data in [
-        ("empty subtitles", b""),
-        ("UTF-16 without BOM", SRT.encode("utf-16-le")),
+    both = ("Run! Now!", "I never saw the light.")
+    for name, data, lines in [
+        ("empty subtitles", b"", ()),
+        ("UTF-16 without BOM", SRT.encode("utf-16-le"), both),
         ("negative, overlapping, absurd times",
          b"1\n-00:00:01,000 --> 00:00:02,000\nBefore!\n\n2\n00:00:01,500 --> 00:00:03,000\nOverlap.\n\n"
-         b"3\n00:00:02,000 --> 99:00:00,000\nForever.\n\n4\n00:00:07,000 --> 00:00:06,000\nBackwards.\n"),
-        ("longer than the film", (SRT + "\n3\n01:00:00,000 --> 01:00:02,000\nLate.\n").encode()),
+         b"3\n00:00:02,000 --> 99:00:00,000\nForever.\n\n4\n00:00:07,000 --> 00:00:06,000\nBackwards.\n",
+         ("Before!", "Overlap.", "Forever.")),  # the one that ends before it starts is dropped
+        ("longer than the film", (SRT + "\n3\n01:00:00,000 --> 01:00:02,000\nLate.\n").encode(), both),
     ]:  # fmt: skip
         subs = films / f"{name}.srt"
         subs.write_bytes(data)
         copy = films / f"{name}.mp4"
         copy.write_bytes(ok.read_bytes())
-        case(name, copy, subs, expected="dialogue")
-    # Films that must stop with one line naming them.
+        case(name, copy, subs, "dialogue", lines)
+    # Films that must stop with one line naming the rule, the file and the problem.
     (films / "zero.mp4").write_bytes(b"")
-    case("zero-byte film", films / "zero.mp4", expected="films/zero.mp4")
+    case(
+        "zero-byte film", films / "zero.mp4", outcome="error", expected="[stamp]: films/zero.mp4: film is an empty file"
+    )
     (films / "text.mp4").write_text("not a film\n" * 50)
-    case("text named .mp4", films / "text.mp4", expected="films/text.mp4")
+    unreadable = "reading the film (ffprobe) failed: {}: Invalid data found when processing input"
+    case("text named .mp4", films / "text.mp4", outcome="error",
+         expected="[stamp]: films/text.mp4: " + unreadable.format("films/text.mp4"))  # fmt: skip
     whole = film(films / "whole.mp4", seconds=8)  # moov at the end: cut it off
     (films / "truncated.mp4").write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
     whole.unlink()
-    case("truncated mp4 (no moov)", films / "truncated.mp4", expected="films/truncated.mp4")
+    case("truncated mp4 (no moov)", films / "truncated.mp4", outcome="error",
+         expected="[stamp]: films/truncated.mp4: " + unreadable.format("films/truncated.mp4"))  # fmt: skip
     subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=d=5", str(films / "audio.m4a")], check=True)
-    case("audio only", films / "audio.m4a", expected="films/audio.m4a")
+    case(
+        "audio only",
+        films / "audio.m4a",
+        outcome="error",
+        expected="[stamp]: films/audio.m4a: not a film: no video stream",
+    )
     junk = films / "junk.srt"
     junk.write_bytes(b"\x00\x01\x02 junk \xff" * 50)
     copy = films / "junk subs.mp4"
     copy.write_bytes(ok.read_bytes())
-    case("binary junk subtitles", copy, junk, expected="films/junk.srt")
-    case("missing film", films / "nowhere.mp4", expected="films/nowhere.mp4")
+    case("binary junk subtitles", copy, junk, outcome="error",
+         expected="[dialogue]: films/junk.srt: subtitles look like binary data, not text")  # fmt: skip
+    case("missing film", films / "nowhere.mp4", outcome="error", expected="[stamp]: films/nowhere.mp4: film not found")
     ok.unlink()
     return cases
+
+
+def _about(line: str, film: str, subtitles: str) -> bool:
+    """Whether a console line is about this case: it names the film, its subtitles, or a
+    log or result of the film (logs/<rule>/<stem>.log, results/<stem>/...)."""
+    stem = Path(film).stem
+    return f"/{stem}." in line or f"/{stem}/" in line or bool(subtitles and subtitles in line)
 
 
 def test_bad_input_corpus(tmp_path):
     work = copy_workflow(tmp_path / "w", sheet="films.tsv", **SMALL)
     cases = make_corpus(work / "films")
-    rows = ["film\tsubtitles\tvibe\ttitle\ttagline"] + [f"{f}\t{s}\tthriller\t\t" for f, s, _ in cases.values()]
+    rows = ["film\tsubtitles\tvibe\ttitle\ttagline"] + [f"{f}\t{s}\tthriller\t\t" for f, s, *_ in cases.values()]
     (work / "films.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     targets = [
-        f"results/{Path(f).stem}/dialogue.json" if e == "dialogue" else f"trailers/{Path(f).stem}.mp4"
-        for f, _, e in cases.values()
+        f"results/{Path(f).stem}/dialogue.json" if outcome == "dialogue" else f"trailers/{Path(f).stem}.mp4"
+        for f, _, outcome, _ in cases.values()
     ]
     proc = snakemake(work, "--keep-going", *targets, check=False, timeout=1200)
     output = proc.stdout + proc.stderr
     errors = [line for line in output.splitlines() if line.startswith("cinecut error")]
+    bugs = internal_errors(output)
     outcomes, handled = {}, 0
-    for name, (path, _, expected) in cases.items():
+    for name, (path, subtitles, outcome, expected) in cases.items():
         stem = Path(path).stem
-        if expected == "trailer":
+        mine = [line for line in errors + bugs if _about(line, path, subtitles)]
+        if outcome == "trailer":
             qc = work / "results" / stem / "qc.json"
-            ok = (work / "trailers" / f"{stem}.mp4").exists() and json.loads(qc.read_text())["passed"]
-            outcomes[name] = "trailer, QC passed" if ok else "NO TRAILER"
-        elif expected == "dialogue":
-            lines = json.loads((work / "results" / stem / "dialogue.json").read_text())["lines"]
-            ok = all(0 <= ln["start"] < ln["end"] <= 8.0 for ln in lines) and (name == "empty subtitles") != bool(lines)
-            outcomes[name] = f"{len(lines)} lines, all within the film" if ok else f"WRONG: {lines}"
+            ok = not mine and (work / "trailers" / f"{stem}.mp4").exists() and json.loads(qc.read_text())["passed"]
+            outcomes[name] = "trailer, QC passed" if ok else f"NO TRAILER: {mine}"
+        elif outcome == "dialogue":
+            dialogue = work / "results" / stem / "dialogue.json"
+            lines = json.loads(dialogue.read_text())["lines"] if dialogue.exists() else []
+            texts = tuple(ln["text"] for ln in lines)
+            ok = not mine and dialogue.exists() and texts == expected
+            ok = ok and all(0 <= ln["start"] < ln["end"] <= 8.0 for ln in lines)
+            outcomes[name] = f"{len(lines)} lines, all within the film" if ok else f"WRONG: {lines} {mine}"
         else:
-            named = [e for e in errors if expected in e]
-            ok = len(named) == 1 and not (work / "trailers" / f"{stem}.mp4").exists()
-            outcomes[name] = named[0] if named else "NO ERROR LINE"
+            ok = len(mine) == 1 and mine[0].startswith(f"cinecut error {expected}")
+            ok = ok and not (work / "trailers" / f"{stem}.mp4").exists()
+            outcomes[name] = mine[0] if ok else f"WRONG: expected 'cinecut error {expected}', got {mine}"
         handled += ok
-        record_case("corpus", name, ok)
+        record_case("corpus", name, ok, "\n".join(mine))
     tracebacks = output.count("Traceback")
     TRACEBACKS.append(tracebacks)  # the one run of the whole sheet
-    print(f"\nbad-input corpus: {len(cases)} cases tried, {handled} handled as expected, {tracebacks} tracebacks")
+    print(
+        f"\nbad-input corpus: {len(cases)} cases tried, {handled} handled as expected, {tracebacks} tracebacks,"
+        f" {len(bugs)} internal errors"
+    )
     for name, outcome in outcomes.items():
         print(f"  {name}: {outcome}")
+    for line in bugs:
+        print(f"  BUG: {line}")
+    assert not bugs, f"{len(bugs)} internal errors (bugs, whatever the input): {bugs}"
     assert tracebacks == 0, output[-4000:]
     assert handled == len(cases), (outcomes, output[-6000:])
-    assert len(errors) == sum(1 for *_, e in cases.values() if e not in ("trailer", "dialogue")), errors
+    assert len(errors) == sum(1 for *_, outcome, _ in cases.values() if outcome == "error"), errors
 
 
 @pytest.mark.parametrize(
     "change, named",
     [
-        ({"vibe": "jazz"}, "vibe"),
-        ({"vibes": "horror"}, "vibes"),  # a typo: unknown keys are refused, not ignored
-        ({"trailer": {"width": "wide"}}, "width"),
-        ({"music": {"folder": "no/such/folder"}}, "no/such/folder"),
-        ({"vision": {"backend": "llama_cpp", "llama_cpp": {"model": "nowhere/llava.gguf"}}}, "nowhere/llava.gguf"),
+        ({"vibe": "jazz"}, ("'jazz' is not valid under any of the given schemas", "On instance['vibe']")),
+        # a typo: unknown keys are refused, not ignored
+        ({"vibes": "horror"}, ("Additional properties are not allowed ('vibes' was unexpected)",)),
+        ({"trailer": {"width": "wide"}}, ("'wide' is not of type 'integer'", "On instance['trailer']['width']")),
+        ({"music": {"folder": "no/such/folder"}}, ("no/such/folder: music folder not found (config music.folder)",)),
+        (
+            {"vision": {"backend": "llama_cpp", "llama_cpp": {"model": "nowhere/llava.gguf"}}},
+            ("config vision: nowhere/llava.gguf: model file not found",),
+        ),
     ],
 )
 def test_bad_config_stops_the_dry_run_naming_the_key(tmp_path, change, named):
@@ -173,11 +227,12 @@ def test_bad_config_stops_the_dry_run_naming_the_key(tmp_path, change, named):
     for key, value in change.items():
         config[key] = {**config[key], **value} if isinstance(value, dict) else value
     (work / "config.yaml").write_text(yaml.safe_dump(config))
-    with bad_input_case("config", f"{change} names {named}") as printed:
+    with bad_input_case("config", f"{change}: {named[0]}") as printed:
         proc = snakemake(work, "-n", check=False)
         output = proc.stdout + proc.stderr
         printed.append(output)
-        assert proc.returncode != 0 and named in output and "Traceback" not in output, output[-3000:]
+        assert proc.returncode != 0 and "Traceback" not in output, output[-3000:]
+        assert all(text in output for text in named), (named, output[-3000:])
 
 
 def test_film_glob_takes_every_film_with_its_subtitles_and_refuses_an_empty_match(tmp_path):
@@ -192,6 +247,7 @@ def test_film_glob_takes_every_film_with_its_subtitles_and_refuses_an_empty_matc
         proc = snakemake(work, "-n", "--config", "film_glob=nowhere/*.mkv", check=False)
         printed.append(output := proc.stdout + proc.stderr)
         assert proc.returncode != 0 and "config film_glob: nowhere/*.mkv: no film matches" in output, output[-2000:]
+        assert not internal_errors(output), output[-2000:]
     (work / "films.tsv").write_text("film\tlength\ncatalogue/harbour.mkv\t90 s\n")
     config = yaml.safe_load((work / "config.yaml").read_text())
     (work / "config.yaml").write_text(yaml.safe_dump({**config, "film_glob": "", "sheet": "films.tsv"}))
@@ -199,6 +255,7 @@ def test_film_glob_takes_every_film_with_its_subtitles_and_refuses_an_empty_matc
         proc = snakemake(work, "-n", check=False)
         printed.append(output := proc.stdout + proc.stderr)
         assert proc.returncode != 0 and "films.tsv: line 2: length:" in output, output[-2000:]
+        assert not internal_errors(output), output[-2000:]
 
 
 def test_a_config_of_one_key_takes_the_schema_defaults(tmp_path):
@@ -208,6 +265,7 @@ def test_a_config_of_one_key_takes_the_schema_defaults(tmp_path):
         proc = snakemake(work, "-n", "trailer.mp4")
         printed.append(proc.stdout + proc.stderr)
         assert "conform" in proc.stdout and "Traceback" not in proc.stdout + proc.stderr
+        assert not internal_errors(proc.stdout + proc.stderr)
 
 
 def _small_film_workflow(tmp_path: Path) -> Path:
@@ -241,6 +299,7 @@ def test_full_disk_or_read_only_results_stop_with_one_line(tmp_path, disk):
     with bad_input_case("disk", f"{disk} results folder") as printed:
         printed.append(output)
         assert proc.returncode != 0 and "Traceback" not in output, output[-3000:]
+        assert not internal_errors(output), "a full or read-only disk is not a bug: " + str(internal_errors(output))
         if disk == "full":
             errors = [line for line in output.splitlines() if line.startswith("cinecut error")]
             assert len(errors) == 1 and "No space left on device" in errors[0], errors or output[-3000:]
@@ -270,9 +329,66 @@ def test_second_invocation_on_the_same_results_is_refused_by_the_lock(tmp_path):
         with bad_input_case("lock", "a second snakemake on the same results") as printed:
             second = snakemake(work, "trailer.mp4", check=False)
             printed.append(second.stdout + second.stderr)
-            assert second.returncode != 0
+            assert second.returncode != 0 and not internal_errors(second.stdout + second.stderr)
             assert "cannot be locked" in second.stdout + second.stderr
             assert first.wait(timeout=600) == 0
             assert json.loads((work / "results/plain/qc.json").read_text())["passed"]
     finally:
         first.kill()
+
+
+# ---------------------------------------------------------------- expected failures versus bugs
+# runner.run_script is what every script ends in: an expected failure (a CinecutError, an
+# OSError from the disk) is one line `cinecut error [rule]: file: problem`; anything else is
+# a bug, `cinecut internal error [rule]: <Type>: <message> (a bug: traceback in <log>)`.
+
+RUN_ONE = """
+import errno, sys
+from types import SimpleNamespace
+from cinecut.errors import CinecutError
+from cinecut.runner import run_script
+
+def main(sm):
+    {raise_}
+
+run_script(SimpleNamespace(log=[sys.argv[1]], output=["results/f/out.json"], rule="probe"), main)
+"""
+
+
+@pytest.mark.parametrize(
+    "raise_, console, internal",
+    [
+        pytest.param('raise CinecutError("films/f.mp4", "film is an empty file")',
+                     "cinecut error [probe]: films/f.mp4: film is an empty file", False, id="CinecutError"),
+        pytest.param('raise OSError(errno.ENOSPC, "No space left on device", "results/f/music.wav")',
+                     "cinecut error [probe]: results/f/music.wav: No space left on device", False, id="disk full"),
+        pytest.param('raise OSError(errno.EROFS, "Read-only file system")',
+                     "cinecut error [probe]: results/f/out.json: Read-only file system", False, id="read-only"),
+        pytest.param('raise PermissionError(errno.EACCES, "Permission denied", "results/f")',
+                     "cinecut error [probe]: results/f: Permission denied", False, id="no permission"),
+        pytest.param('{"fps": 24}["rate"]',
+                     "cinecut internal error [probe]: KeyError: 'rate' (a bug: traceback in ", True, id="KeyError"),
+        pytest.param('int("15/1")',
+                     "cinecut internal error [probe]: ValueError: invalid literal for int() with base 10: '15/1'"
+                     " (a bug: traceback in ", True, id="ValueError"),
+        pytest.param('open("results/f/never_written.json")',  # a file the code expected: not the disk's doing
+                     "cinecut internal error [probe]: FileNotFoundError: [Errno 2] No such file or directory:", True,
+                     id="FileNotFoundError"),
+        pytest.param('raise ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")',
+                     "cinecut internal error [probe]: ConnectionRefusedError: [Errno 111] Connection refused", True,
+                     id="ConnectionRefusedError"),
+    ],
+)  # fmt: skip
+def test_runner_tells_expected_failures_from_bugs(tmp_path, raise_, console, internal):
+    log = tmp_path / "probe.log"
+    proc = subprocess.run(
+        [sys.executable, "-c", RUN_ONE.format(raise_=raise_), str(log)], capture_output=True, text=True, cwd=tmp_path
+    )
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 1 and len(lines) == 1, proc.stderr
+    assert lines[0].startswith(console), lines[0]
+    assert is_internal_error(lines[0]) == internal, lines[0]
+    if internal:
+        assert lines[0].endswith(f"(a bug: traceback in {log})"), lines[0]
+        assert "Traceback (most recent call last)" in log.read_text(), "the traceback is in the log"
+    assert "Traceback" not in proc.stderr, "the console has one line, never a traceback"

@@ -24,9 +24,13 @@ case "${1:-}" in
   *) echo "usage: tools/setup.sh [--models|--embeddings|--dev]" >&2; exit 2 ;;
 esac
 
-APT_PACKAGES=(ffmpeg fonts-dejavu-core)
+PYTHON=${PYTHON:-python3}
 missing=()
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing+=(ffmpeg)
+# Debian's python3 makes no venv until python3-venv brings ensurepip.
+if [ ! -x .venv/bin/python ] && ! "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null; then
+  missing+=(python3-venv)
+fi
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || missing+=(fonts-dejavu-core)
 if $with_llama && ! { command -v cmake >/dev/null && command -v g++ >/dev/null; }; then
   missing+=(cmake g++)
@@ -43,7 +47,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-PYTHON=${PYTHON:-python3}
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   echo "cinecut setup: Python 3.11 or newer is needed (found $("$PYTHON" --version 2>&1))" >&2
   exit 1

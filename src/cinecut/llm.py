@@ -1,7 +1,8 @@
 """Chat models shared by the vision and story stages, with JSON-Schema-constrained answers.
 
 - `LlamaCppChat`: llama-cpp-python in-process (text GGUF; plus a vision chat handler for
-  image input). The schema becomes a grammar, so the answer is JSON of that shape.
+  image input). The schema becomes a grammar (`json_grammar`), so the answer is JSON of
+  that shape, and within the schema's bounds: every answer the grammar admits validates.
 - `OpenAIChat`: any OpenAI-compatible chat-completions server. Transport failures are
   retried with exponential back-off by the client; if the server still cannot be reached
   the stage stops with one line (CinecutError naming the server).
@@ -122,6 +123,85 @@ def parse_json_answer(raw: str, model: type[BaseModel]) -> BaseModel:
         raise InvalidAnswer(f"{where}: {first['msg']}", raw) from exc
 
 
+# ---------------------------------------------------------------- grammars
+
+# Strings are printable ASCII without the quote and the backslash (so no escapes), and do
+# not start with a space (an answer of spaces would collapse to ""). Descriptions are
+# English words; one token holds at least one character, so an answer's length in tokens
+# is bounded by its length in characters, and max_tokens can be chosen to fit any answer.
+_TEXT_RULES = {"text-first": r"[!#-\[\]-~]", "text-char": r"[ !#-\[\]-~]"}
+
+
+def integer_range(low: int, high: int) -> str:
+    """GBNF alternatives for the whole numbers low..high (0 <= low <= high) as JSON writes
+    them: digit patterns such as `[1-9] [0-9]`, a few per digit count, not one literal per
+    value (llama.cpp checks every token of the vocabulary against every alternative)."""
+    alternatives = []
+    for digits in range(len(str(low)), len(str(high)) + 1):
+        start = max(low, 10 ** (digits - 1) if digits > 1 else 0)
+        last = min(high, 10**digits - 1)
+        while start <= last:
+            # the widest block [start, end] of the form: a prefix, one digit range, k free digits
+            k = 0
+            while start % 10 ** (k + 1) == 0 and start + 10 ** (k + 1) - 1 <= last:
+                k += 1
+            size, end = 10**k, start + 10**k - 1
+            while end + size <= last and (end + 1) // (10 * size) == start // (10 * size):
+                end += size
+            pattern = []
+            for a, b in zip(str(start), str(end), strict=True):
+                pattern.append(f'"{a}"' if a == b else f"[{a}-{b}]")
+            alternatives.append(" ".join(pattern))
+            start = end + 1
+    return " | ".join(alternatives)
+
+
+def json_grammar(schema: dict[str, Any]) -> str:
+    """GBNF for answers of `schema`: llama.cpp's JSON-Schema conversion, tightened where the
+    conversion is loose, so that an answer it admits passes `parse_json_answer`: strings
+    keep to their minLength/maxLength without control characters (the 0.3.36 conversion
+    lets them in), and integers and numbers to their minimum/maximum (it ignores those;
+    bounds must be whole numbers >= 0)."""
+    from llama_cpp import llama_grammar
+
+    def repeat(item: str, low: int, high: int | None) -> str:
+        return llama_grammar._build_repetition(item, low, high)
+
+    class Converter(llama_grammar.SchemaConverter):
+        def visit(self, schema: dict[str, Any], name: str) -> str:
+            kind = schema.get("type")
+            rule = name + "-" if name in llama_grammar.RESERVED_NAMES else name or "root"
+            if {"enum", "const", "$ref", "anyOf", "oneOf", "allOf"} & set(schema):
+                return super().visit(schema, name)
+            if kind == "string" and not {"pattern", "format"} & set(schema):
+                self._rules.update(_TEXT_RULES)
+                low, high = schema.get("minLength", 0), schema.get("maxLength")
+                text = "text-first " + repeat("text-char", max(low - 1, 0), None if high is None else high - 1)
+                body = f"({text})" if low > 0 else f"({text})?"
+                return self._add_rule(rule, rf'"\"" {body} "\"" space')
+            if kind in ("integer", "number") and schema.get("minimum", -1) >= 0:
+                return self._add_rule(rule, self._bounded(kind, schema["minimum"], schema.get("maximum")))
+            return super().visit(schema, name)
+
+        def _bounded(self, kind: str, low: float, high: float | None) -> str:
+            """A non-negative number of at most 15 digits and 6 decimals; between whole
+            bounds exactly (other bounds are left to validation)."""
+            self._rules["num-digits"] = repeat("[0-9]", 1, 6)
+            self._rules["num-natural"] = '"0" | [1-9] ' + repeat("[0-9]", 0, 14)
+            fraction = ' ("." num-digits)?' if kind == "number" else ""
+            if not (float(low).is_integer() and high is not None and float(high).is_integer()):
+                return f"num-natural{fraction} space"
+            low, high = int(low), int(high)
+            if kind == "integer":
+                return f"({integer_range(low, high)}) space"
+            top = f'"{high}" ("." ' + repeat('"0"', 1, 6) + ")?"
+            return f"(({integer_range(low, high - 1)}){fraction} | {top}) space" if high > low else f"({top}) space"
+
+    converter = Converter(prop_order={}, allow_fetch=False, dotall=False, raw_pattern=False)
+    converter.visit(converter.resolve_refs(json.loads(json.dumps(schema)), "schema"), "")
+    return converter.format_grammar()
+
+
 # ---------------------------------------------------------------- backends
 
 
@@ -145,10 +225,11 @@ class LlamaCppChat:
         check_gguf(model)
         self.identity = identity
         self.max_tokens = max_tokens
+        self._grammars: dict[str, str] = {}  # schema -> GBNF
         try:
             import llama_cpp
         except ImportError as exc:
-            raise CinecutError(model, "llama-cpp-python is not installed (make models; see README)") from exc
+            raise CinecutError(model, "llama-cpp-python is not installed (make models; see docs/models.md)") from exc
         try:
             self.llm = llama_cpp.Llama(
                 model_path=str(model),
@@ -157,6 +238,7 @@ class LlamaCppChat:
                 n_ctx=n_ctx,
                 n_gpu_layers=n_gpu_layers,
                 n_threads=threads,
+                n_threads_batch=threads,  # the rule's threads for the prompt too (default: every CPU)
                 seed=0,
                 verbose=False,
             )
@@ -179,10 +261,15 @@ class LlamaCppChat:
         )
 
     def chat(self, messages: list[dict[str, Any]], schema: dict[str, Any], attempt: int) -> str:
+        from llama_cpp import LlamaGrammar
+
+        key = json.dumps(schema, sort_keys=True)
+        if key not in self._grammars:
+            self._grammars[key] = json_grammar(schema)
         try:
             result = self.llm.create_chat_completion(
                 messages=messages,
-                response_format={"type": "json_object", "schema": schema},
+                grammar=LlamaGrammar.from_string(self._grammars[key], verbose=False),
                 temperature=0.0 if attempt == 0 else 0.7,  # a retry samples instead of repeating
                 seed=attempt,
                 max_tokens=self.max_tokens,

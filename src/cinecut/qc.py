@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from collections.abc import Mapping
 from fractions import Fraction
 from pathlib import Path
 
@@ -12,15 +13,23 @@ import numpy as np
 from pydantic import BaseModel
 
 from . import media
-from .conform import PEAK_LIMIT, Placement, fit_transitions, place_segments
 from .manifest import Manifest
 from .models import Artefact, Stamp
+from .placement import PEAK_LIMIT, Placement, fit_transitions, place_segments
 
 THUMB = (64, 36)  # frames are compared as small grey images: grading and scaling barely matter
 SEARCH = 3  # frames either side of where a clip should be
 DISTINCT = 0.5  # a timing counts when its best shift matches at least twice as well as the median shift
 MIN_BLACK = 0.4  # seconds of black (blackdetect) that count as a segment
 MIN_FREEZE = 1.5  # seconds without change (freezedetect) that count as frozen
+# Sound against picture: the trailer's sound is matched against the dialogue stem (the
+# film's own sound on the trailer timeline) over a window at each clip's first frame.
+SYNC_RATE = 16000  # Hz the two are compared at (1/16 ms resolution; a frame is 40 ms)
+SYNC_WINDOW = 1.0  # seconds of the stem compared per clip...
+SYNC_LEAD = 0.25  # ...of which before the clip's first frame: the cut itself is in it
+SYNC_SEARCH = 0.5  # seconds either way that the trailer's sound may be off
+SYNC_SILENT_DB = -50.0  # the stem's level (dBFS RMS) in the window below which nothing is heard to match
+SYNC_AMBIGUOUS = 0.01  # another offset, over a frame away, matching within this of the best: periodic sound
 
 
 class Check(BaseModel):
@@ -38,6 +47,19 @@ class ClipTiming(Artefact):
     distance: float  # how unlike the film's frame the best output frame is (0 = same)
 
 
+class SoundSync(Artefact):
+    """How far the trailer's sound is from the film's own sound at the start of one clip."""
+
+    segment: int  # index in the manifest
+    act: int
+    start: float  # seconds: the clip's first frame in the trailer
+    level_db: float  # the dialogue stem's level in the window (dBFS RMS)
+    offset_ms: float | None  # trailer sound minus dialogue stem: + = the sound is late; None: unmeasurable
+    frames: float | None  # the same in frames
+    correlation: float  # how alike the two are at that offset (normalised, 1 = same waveform)
+    note: str = ""  # why a clip could not be measured
+
+
 class QCReport(Artefact):
     trailer: str
     passed: bool
@@ -47,6 +69,7 @@ class QCReport(Artefact):
     black: list[tuple[float, float]] = []  # black stretches found (seconds)
     frozen: list[tuple[float, float]] = []  # frozen stretches found
     timings: list[ClipTiming] = []
+    sync: list[SoundSync] = []
 
 
 def _streams(path: Path) -> dict:
@@ -128,6 +151,107 @@ def clip_timings(
     return timings
 
 
+def _take(x: np.ndarray, start: int, n: int) -> np.ndarray:
+    """x[start:start + n] as float64, zero where that runs past either end of x."""
+    out = np.zeros(n)
+    lo, hi = max(start, 0), min(start + n, len(x))
+    if hi > lo:
+        out[lo - start : hi - start] = x[lo:hi]
+    return out
+
+
+def _rms_db(x: np.ndarray) -> float:
+    return 20 * float(np.log10(np.sqrt(np.mean(x**2)) + 1e-12))
+
+
+def _slide(heard: np.ndarray, refs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every placement of the refs (k, width) along `heard`: their dot products with
+    that stretch (k, shifts), and the stretch's energy (shifts)."""
+    from scipy import signal
+
+    width = refs.shape[1]
+    dots = np.stack([signal.correlate(heard, ref, mode="valid", method="fft") for ref in refs])
+    energy = np.concatenate([[0.0], np.cumsum(heard**2)])
+    return dots, np.maximum(energy[width:] - energy[:-width], 0.0)
+
+
+def match_offset(reference: np.ndarray, heard: np.ndarray, search: int, guard: int) -> tuple[int, float, float]:
+    """Where `reference` lies in `heard` (which is `search` samples longer at either end):
+    the shift in samples (+ = later in `heard`), the normalised correlation there, and the
+    best correlation more than `guard` samples away from it (a second candidate)."""
+    dots, energy = _slide(heard, reference[None, :])
+    norms = np.sqrt(energy) * float(np.linalg.norm(reference))
+    corr = np.where(norms > 1e-9, dots[0] / np.maximum(norms, 1e-9), 0.0)
+    best = int(np.argmax(corr))
+    away = np.concatenate([corr[: max(best - guard, 0)], corr[best + guard + 1 :]])
+    return best - search, float(corr[best]), float(away.max()) if away.size else -1.0
+
+
+def without_other_stems(heard: np.ndarray, stems: list[np.ndarray], start: int, width: int) -> np.ndarray:
+    """`heard` (the trailer's sound around the window of `width` samples from `start`) less
+    the other stems (`stems[1:]`: voice-over, music, effects): they are fitted together with
+    the dialogue stem (`stems[0]`; least squares over the window) at the one shift where
+    they explain most of the trailer's sound, and subtracted there. What remains is the
+    film's own sound, which the voice-over (the film's sound from elsewhere) and tonal
+    music would otherwise match at a wrong offset."""
+    window = [_take(stem, start, width) for stem in stems]
+    audible = [i for i, w in enumerate(window) if i == 0 or _rms_db(w) >= SYNC_SILENT_DB]
+    if len(audible) == 1:
+        return heard
+    refs = np.stack([window[i] for i in audible])
+    dots, energy = _slide(heard, refs)
+    inverse = np.linalg.pinv(refs @ refs.T, rcond=1e-9)
+    explained = np.einsum("ks,kj,js->s", dots, inverse, dots) / np.maximum(energy, 1e-12)
+    best = int(np.argmax(explained))
+    gains = inverse @ dots[:, best]
+    residual = heard.copy()
+    for gain, i in zip(gains[1:], audible[1:], strict=True):
+        residual -= gain * _take(stems[i], start - best, len(heard))
+    return residual
+
+
+def sound_sync(trailer: Path, stems: dict[str, Path], manifest: Manifest, fps: Fraction) -> list[SoundSync]:
+    """The offset between the trailer's sound and the dialogue stem (the film's own sound
+    on the trailer timeline) at each clip that plays the film's sound: cross-correlation
+    over SYNC_WINDOW seconds at the clip's first frame, after the other stems are taken
+    out of the trailer's sound (`without_other_stems`; they are placed by the sound design,
+    not by the picture, and must not decide the offset). `stems` maps "dialogue" and any
+    of "voiceover", "music", "sfx" to their files. A clip whose dialogue stem is
+    near-silent there, or whose sound repeats so that offsets over a frame apart match
+    alike, is unmeasurable (offset None, with a note)."""
+    rate = SYNC_RATE
+    heard = media.decode_audio(trailer, rate, 1)[:, 0]
+    names = ["dialogue", *(n for n in stems if n != "dialogue")]
+    tracks = [media.decode_audio(stems[n], rate, 1)[:, 0] for n in names]
+    width, search, frame = round(SYNC_WINDOW * rate), round(SYNC_SEARCH * rate), round(rate / fps)
+    out = []
+    for i, p in enumerate(place_segments(manifest, fps)):
+        seg = p.segment
+        if seg.kind != "clip" or not seg.film_audio:
+            continue
+        start = float(p.first_frame / fps)
+        a = round((start - SYNC_LEAD) * rate)
+        reference = _take(tracks[0], a, width)
+        level = _rms_db(reference)
+        sync = SoundSync(
+            segment=i, act=seg.act or 0, start=round(start, 3), level_db=round(level, 1),
+            offset_ms=None, frames=None, correlation=0.0,
+        )  # fmt: skip
+        if level < SYNC_SILENT_DB:
+            sync.note = "the dialogue stem is silent here"
+        else:
+            near = without_other_stems(_take(heard, a - search, width + 2 * search), tracks, a, width)
+            shift, corr, other = match_offset(reference, near, search, frame)
+            sync.correlation = round(corr, 3)
+            if other > corr - SYNC_AMBIGUOUS:
+                sync.note = f"ambiguous: an offset over a frame away matches alike ({other:.3f} vs {corr:.3f})"
+            else:
+                sync.offset_ms = round(shift * 1000 / rate, 1)
+                sync.frames = round(shift / rate * float(fps), 2)
+        out.append(sync)
+    return out
+
+
 def _intervals(text: str, start_key: str, end_key: str) -> list[tuple[float, float]]:
     starts = [float(x) for x in re.findall(start_key + r"[:=]\s*(-?[\d.]+)", text)]
     ends = [float(x) for x in re.findall(end_key + r"[:=]\s*(-?[\d.]+)", text)]
@@ -192,10 +316,35 @@ def film_is_still(manifest: Manifest, placements: list[Placement], fps: Fraction
     return len(frames) < 2 or float(np.abs(np.diff(frames, axis=0)).mean(axis=(1, 2)).max()) < 1.0
 
 
+def _sync_check(sync: list[SoundSync] | str, fps: Fraction) -> Check:
+    """Fails when a clip's film sound is more than a frame off; `sync` is the measurement, or
+    why there is none."""
+    name = "sound more than 1 frame off the picture"
+    if isinstance(sync, str):
+        return Check(name=name, value=f"not measured: {sync}", expected="none", ok=True)
+    off = [s for s in sync if s.frames is not None and abs(s.frames) > 1]
+    measured = sum(s.frames is not None for s in sync)
+    counts = f"{measured} clips measured, {len(sync) - measured} silent or ambiguous"
+    return Check(
+        name=name,
+        value=", ".join(f"segment {s.segment}: {s.offset_ms:+.0f} ms ({s.frames:+.1f} frames)" for s in off) or "none",
+        expected=f"none ({counts}; 1 frame = {1000 / float(fps):.1f} ms)",
+        ok=not off,
+    )
+
+
 def measure(
-    trailer: str | Path, manifest: Manifest, stamp: Stamp, width: int, height: int, loudness_target: float
+    trailer: str | Path,
+    manifest: Manifest,
+    stamp: Stamp,
+    width: int,
+    height: int,
+    loudness_target: float,
+    stems: Mapping[str, str | Path] | None = None,
 ) -> QCReport:
-    """Measure the trailer against the manifest it was rendered from."""
+    """Measure the trailer against the manifest it was rendered from. `stems`, the stems
+    it was mixed from ("dialogue" at least; "voiceover", "music", "sfx"), let QC measure
+    the sound against the picture; without them that check is reported as not measured."""
     trailer = Path(trailer)
     info = _streams(trailer)
     streams = info.get("streams", [])
@@ -218,6 +367,12 @@ def measure(
     ]
     timings = clip_timings(trailer, manifest, stamp, fps, width, height) if fps else []
     late = [t for t in timings if t.offset is not None and abs(t.offset) > 1]
+    if not stems or "dialogue" not in stems:
+        sync: list[SoundSync] | str = "no dialogue stem given"
+    elif not audio or not fps:
+        sync = "no audio or no video stream"
+    else:
+        sync = sound_sync(trailer, {name: Path(path) for name, path in stems.items()}, manifest, fps)
     per_act = {act: sum(1 for s in manifest.segments if s.kind == "clip" and s.act == act) for act in (1, 2, 3)}
     # A clip is found when its film frame is recognisable in the trailer (distance well
     # below that of unrelated pictures, about 1.1).
@@ -274,6 +429,7 @@ def measure(
             expected=f"none ({sum(t.offset is None for t in timings)} shots too still or plain to time)",
             ok=not late,
         ),
+        _sync_check(sync, fps),
     ]
     return QCReport(
         trailer=str(trailer),
@@ -284,4 +440,5 @@ def measure(
         black=[(round(a, 3), round(b, 3)) for a, b in black],
         frozen=[(round(a, 3), round(b, 3)) for a, b in frozen],
         timings=timings,
+        sync=[] if isinstance(sync, str) else sync,
     )

@@ -15,7 +15,8 @@ Layout of `<film>.scenedesc.msgpack` (a msgpack map):
                             error, raw (the model's last answer) and seconds (its cost)
 
 `schemas/scenedesc.schema.json` is the same layout as a JSON Schema. Loading never
-raises: anything unreadable or foreign is a cache miss (None).
+raises on a damaged or foreign file: that is a cache miss (None). A bug in the loader
+itself is not caught.
 """
 
 from __future__ import annotations
@@ -147,16 +148,31 @@ def save(desc: SceneDescFile, path: str | Path) -> None:
 
 
 def load(path: str | Path) -> SceneDescFile | None:
-    """The container, or None if it is missing, truncated, corrupt or of another schema."""
+    """The container, or None (a cache miss) for the damage a file on disk can have: missing
+    or unreadable, truncated or not msgpack, not a map, another schema version, or not this
+    layout. Only those are caught, each where it can happen; anything else is a bug in this
+    code and raises."""
     try:
         raw = Path(path).read_bytes()
-        data: Any = msgpack.unpackb(raw, raw=False, strict_map_key=True)
-        if not isinstance(data, dict) or data.get("schema_version") != SCENEDESC_VERSION:
-            return None
-        return SceneDescFile.model_validate(data)
-    except (OSError, ValueError, TypeError, ValidationError, msgpack.UnpackException, RecursionError):
+    except OSError as exc:
+        if not isinstance(exc, FileNotFoundError):
+            log.warning("%s: unreadable (%s); treated as missing", path, exc)
         return None
-    except Exception:  # noqa: BLE001 - msgpack raises assorted types on junk; a miss either way
+    try:
+        # msgpack's errors on junk: OutOfData, ExtraData, FormatError, StackError, and
+        # ValueError for bad UTF-8, ext data or map keys; deep nesting may reach RecursionError.
+        data: Any = msgpack.unpackb(raw, raw=False, strict_map_key=True)
+    except (msgpack.UnpackException, ValueError, RecursionError) as exc:
+        log.info("%s: not a scene description (%s: %s)", path, type(exc).__name__, exc)
+        return None
+    if not isinstance(data, dict) or data.get("schema_version") != SCENEDESC_VERSION:
+        what = f"schema_version {data.get('schema_version')!r}" if isinstance(data, dict) else type(data).__name__
+        log.info("%s: not a scene description of schema %d (%s)", path, SCENEDESC_VERSION, what[:80])
+        return None
+    try:
+        return SceneDescFile.model_validate(data)
+    except ValidationError as exc:
+        log.info("%s: not this layout (%s)", path, exc.errors()[0]["msg"])
         return None
 
 

@@ -182,7 +182,7 @@ def _llama_cpp_chat(vision: dict[str, Any], models_dir: str, threads: int) -> ll
     try:
         from llama_cpp import llama_chat_format
     except ImportError as exc:
-        raise CinecutError(model, "llama-cpp-python is not installed (make models; see README)") from exc
+        raise CinecutError(model, "llama-cpp-python is not installed (make models; see docs/models.md)") from exc
     handler_cls = getattr(llama_chat_format, CHAT_HANDLERS[settings["chat_handler"]])
     try:
         handler = handler_cls(clip_model_path=str(mmproj), verbose=False)

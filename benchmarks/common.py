@@ -87,3 +87,9 @@ def write_section(title: str, body: str) -> None:
         text = head.rstrip("\n") + "\n\n" + section + ("\n" + sep + history if sep else "")
     path.parent.mkdir(exist_ok=True)
     path.write_text(text)
+
+
+def read_benchmark(path: Path) -> dict[str, str]:
+    """The figures of a Snakemake `benchmark:` file (TSV: a header row, then the run)."""
+    header, values = path.read_text().splitlines()[:2]
+    return dict(zip(header.split("\t"), values.split("\t"), strict=False))

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import yaml
-from common import REPO, SNAKEMAKE, copy_workflow, write_section
+from common import REPO, SNAKEMAKE, copy_workflow, read_benchmark, write_section
 
 MEDIA = REPO / "tests" / "media"
 FILMS = (".mkv", ".mp4", ".webm", ".avi", ".ts", ".mov", ".ogv", ".mpg")
@@ -85,8 +85,7 @@ def main() -> None:
             rss = "-"
             bench = work / "results/benchmarks/conform" / f"{film.stem}.tsv"
             if bench.exists():
-                header, values = bench.read_text().splitlines()[:2]
-                rss = f"{float(dict(zip(header.split(), values.split(), strict=False))['max_rss']):.0f} MB"
+                rss = f"{float(read_benchmark(bench)['max_rss']):.0f} MB"
             row = f"| {film.name} | {describe(film)} | {acts} | {qc} | {wall:.0f} s | {rss} |"
             print(row, flush=True)
             rows.append(row)

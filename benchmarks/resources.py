@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from common import SNAKEMAKE, demo_arguments, demo_workflow, write_section
+from common import SNAKEMAKE, demo_arguments, demo_workflow, read_benchmark, write_section
 
 
 def declared(output: str) -> dict[str, int]:
@@ -45,8 +45,7 @@ def main() -> None:
         memory = declared(proc.stdout + proc.stderr)
         rows = []
         for bench in sorted((work / "results/benchmarks").glob("*/*.tsv")):
-            header, values = bench.read_text().splitlines()[:2]
-            row = dict(zip(header.split("\t"), values.split("\t"), strict=False))
+            row = read_benchmark(bench)
             rule, rss = bench.parent.name, float(row["max_rss"])
             mem = memory.get(rule)
             ratio = f"{rss / mem:.2f}" if mem else "-"

@@ -5,10 +5,13 @@ say so; an empty config value or sheet cell means none (or the default)."""
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
+from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from conftest import copy_workflow, planned_jobs, snakemake
@@ -221,3 +224,45 @@ def test_empty_values_in_config_yaml_and_the_sheet_mean_the_defaults(tmp_path):
     assert {f["length"] for f in films.values()} == {0}
     assert jobs.get("conform") == 3, jobs
     assert yaml.safe_load((work / "config.yaml").read_text())["title"] is None, "the dry run changed nothing"
+
+
+# ---------------------------------------------------------------- a container without an index
+
+TS = MEDIA / "tears_of_steel_opening_500x208_h264_noaudio.ts"  # keyframes 3.7 to 10.4 s apart
+
+
+def test_a_transport_stream_seeks_to_the_frame_asked_for(tmp_path):
+    """ffmpeg 5.1 seeks in an MPEG-TS by bisecting timestamps and can land on the keyframe
+    after the time asked for: at 9.5 s this film's picture came from 13.5 s. The stamp
+    keeps the keyframes; every reader (QC's thumbnails, a rendered segment) seeks to one
+    before its start and decodes from there, and gets the frames a decode from the
+    beginning gives."""
+    from cinecut import segments
+    from cinecut.qc import _thumbs
+    from cinecut.source import make_stamp
+
+    stamp = make_stamp(TS)
+    assert stamp.seek_points[:3] == pytest.approx([0.0, 1.542, 5.25], abs=0.001)
+    every = _thumbs(TS)  # decoded from the start: frame n is at n/24 s
+    fps = Fraction(24)
+
+    def where(frames) -> list[int]:
+        return [int(np.abs(every - f).mean(axis=(1, 2)).argmin()) for f in frames]
+
+    for start in (9.5, 20.0, 31.42):
+        first = math.ceil(start * 24 - 0.001)  # the first frame at or after `start`
+        assert where(_thumbs(TS, start=start, frames=3, keyframes=stamp.seek_points)) == [first, first + 1, first + 2]
+
+    # One clip segment from 31.42 s, rendered as conform renders it, at the film's own size.
+    (tmp_path / segments.GRADE).write_text(
+        "LUT_3D_SIZE 2\n" + "".join(f"{i & 1} {i >> 1 & 1} {i >> 2} \n" for i in range(8))
+    )
+    look = segments.Look(
+        film=str(TS), fingerprint=stamp.fingerprint, width=500, height=208, fps=fps,
+        lut_digest="identity", font="", title_colour="white", preset="ultrafast",
+    )  # fmt: skip
+    piece = segments.make_piece(look, "clip", 0, 12, sources=(segments.Source.at(31.42, 12, stamp.seek_points),))
+    segments.render_pieces([piece], look, tmp_path / "cache", tmp_path, workers=1)
+    rendered = _thumbs(tmp_path / "cache" / f"{piece.key}{segments.SUFFIX}")
+    first = math.ceil(31.42 * 24)
+    assert where(rendered) == list(range(first, first + 12))

@@ -57,8 +57,8 @@ def plan_pieces(
             outgoing = float(prev.segment.source_in) + float((prev.frames - half) / fps)  # type: ignore[arg-type]
             incoming = float(seg.source_in) - float(half / fps)  # type: ignore[arg-type]
             sources = (
-                segments.Source(segments.seconds(outgoing), 2 * half),
-                segments.Source(segments.seconds(incoming), 2 * half),
+                segments.Source.at(outgoing, 2 * half, stamp.seek_points),
+                segments.Source.at(incoming, 2 * half, stamp.seek_points),
             )
             pieces.append(segments.make_piece(look, "dissolve", p.first_frame - half, 2 * half, sources=sources))
         frames = p.frames - cut_in - cut_out
@@ -70,7 +70,7 @@ def plan_pieces(
         }
         if seg.kind == "clip":
             start = float(seg.source_in) + float(cut_in / fps)  # type: ignore[arg-type]
-            parts["sources"] = (segments.Source(segments.seconds(start), frames),)
+            parts["sources"] = (segments.Source.at(start, frames, stamp.seek_points),)
         elif seg.kind == "title":
             text = seg.text or ""
             parts["lines"] = tuple((text.upper() if title_capitals else text).splitlines())
@@ -145,7 +145,7 @@ def render(
             log.warning("conform: the manifest has no music; the music stem is silent")
             bed = np.zeros((AUDIO_RATE, 2), np.float32)
         timeline = sound.spans(manifest, fps, fit_transitions(placements, stamp, fps))
-        paths = sound.build_stems(manifest, timeline, dialogue, bed, scratch)
+        paths = sound.build_stems(manifest, timeline, dialogue, bed, scratch, stamp.seek_points)
         mix, ducked = scratch / "mix.wav", scratch / "music_ducked.wav"
         media.run(sound.mix_command(paths, mix, ducked), manifest.film, "mixing the stems")
         log.info("conform: the four stems and their mix (%.1f s)", time.perf_counter() - clock)

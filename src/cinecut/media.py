@@ -7,6 +7,8 @@ import json
 import logging
 import re
 import subprocess
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -73,6 +75,7 @@ class MediaInfo:
     picture_end: float = 0.0
     sound_end: float | None = None
     container_duration: float = 0.0
+    seek_points: tuple[float, ...] = ()  # keyframes, where the container has no index
 
 
 def _rate(text: str | None) -> Fraction:
@@ -114,6 +117,7 @@ def probe(path: str | Path) -> MediaInfo:
     picture = _packet_span(path, "v", origin, duration)
     sound = _packet_span(path, "a", origin, duration) if audio is not None else None
     picture_start, picture_end = picture or (0.0, duration)
+    indexless = set(data.get("format", {}).get("format_name", "").split(",")) & INDEXLESS
     return MediaInfo(
         path=str(path),
         duration=picture_end,
@@ -128,6 +132,7 @@ def probe(path: str | Path) -> MediaInfo:
         audio_channels=int(audio.get("channels") or 0) if audio else 0,
         sar=_ratio(video.get("sample_aspect_ratio")),
         rotation=_rotation(video),
+        seek_points=_keyframes(path, origin) if indexless else (),
     )
 
 
@@ -168,6 +173,44 @@ def _packet_span(path: Path, kind: str, origin: float, duration: float) -> tuple
     return (round(max(first, 0.0), 6), round(end, 6)) if end > first else None
 
 
+#: Containers without a seek index (MPEG transport and program streams, elementary
+#: streams): ffmpeg finds a time in them by bisecting timestamps, and in ffmpeg 5.1 that
+#: can land on the keyframe *after* the time asked for, seconds late. Seeking to just
+#: before a known keyframe lands on it.
+INDEXLESS = {"mpegts", "mpeg", "mpegvideo", "h264", "hevc", "m4v", "mpeg1video", "mpeg2video"}
+
+
+def _keyframes(path: Path, origin: float) -> tuple[float, ...]:
+    """The video keyframes' times, seconds from the container's start (one pass over the
+    packets; no decoding)."""
+    out = run(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time,flags",
+         "-of", "csv=p=0", str(path)],
+        path,
+        "indexing the film's keyframes (ffprobe)",
+    )  # fmt: skip
+    found = set()
+    for line in out.splitlines():
+        pts, _, flags = line.partition(",")
+        if flags.startswith("K"):
+            try:
+                found.add(round(max(float(pts) - origin, 0.0), 6))
+            except ValueError:  # N/A: an untimed packet
+                continue
+    return tuple(sorted(found))
+
+
+def seek_point(start: float, keyframes: Sequence[float]) -> float:
+    """Where ffmpeg's input should seek so that decoding reaches `start` from at or
+    before it: `start` itself where the container seeks reliably (no keyframes given),
+    else just before the last keyframe at or before `start`. The frames between the
+    two are decoded and dropped (`skip_args`)."""
+    if not keyframes:
+        return start
+    i = bisect_right(keyframes, start + 1e-6) - 1
+    return round(max(keyframes[i] - 0.005, 0.0), 6) if i >= 0 else 0.0
+
+
 def _rotation(video: dict) -> int:
     """The display matrix's turn, counter-clockwise degrees in 0/90/180/270 (a phone held
     upright writes -90, i.e. 270: the picture is shown turned a quarter clockwise)."""
@@ -194,16 +237,23 @@ def escape_filter_value(text: str) -> str:
 
 
 def decode_audio(
-    path: str | Path, rate: int, channels: int, start: float = 0.0, duration: float | None = None, stream: int = 0
+    path: str | Path,
+    rate: int,
+    channels: int,
+    start: float = 0.0,
+    duration: float | None = None,
+    stream: int = 0,
+    keyframes: Sequence[float] = (),
 ) -> np.ndarray:
     """Decode audio to float32 samples, shape (n, channels), resampled and down-/up-mixed by
-    ffmpeg (so any file ffmpeg reads works: wav, flac, mp3, m4a, opus, a film's 5.1)."""
+    ffmpeg (so any file ffmpeg reads works: wav, flac, mp3, m4a, opus, a film's 5.1).
+    `keyframes`: the film's seek points, for a container without an index."""
     cmd = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error"]
-    if start > 0:
-        cmd += ["-ss", f"{start:.6f}"]
+    cmd += input_seek(start, keyframes)
+    cmd += ["-i", str(path), "-map", f"0:a:{stream}", "-vn", "-ac", str(channels), "-ar", str(rate)]
+    cmd += output_seek(start, keyframes)
     if duration is not None:
         cmd += ["-t", f"{duration:.6f}"]
-    cmd += ["-i", str(path), "-map", f"0:a:{stream}", "-vn", "-ac", str(channels), "-ar", str(rate)]
     cmd += ["-f", "f32le", "-acodec", "pcm_f32le", "-"]
     log.info("run: %s", " ".join(cmd))
     proc = subprocess.run(cmd, capture_output=True)
@@ -211,6 +261,25 @@ def decode_audio(
         err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise CinecutError(path, f"decoding audio failed: {err[-1] if err else proc.returncode}")
     return np.frombuffer(proc.stdout, np.float32).reshape(-1, channels).copy()
+
+
+def input_seek(start: float, keyframes: Sequence[float] = ()) -> list[str]:
+    """ffmpeg input options that seek to `start`, or to just before the keyframe before it
+    in a container without an index (then `output_seek` drops the frames in between)."""
+    at = seek_point(start, keyframes)
+    return ["-ss", f"{at:.6f}"] if at > 0 else []
+
+
+def output_seek(start: float, keyframes: Sequence[float] = ()) -> list[str]:
+    skip = seek_skip(start, keyframes)
+    return ["-ss", f"{skip:.6f}"] if skip > 0 else []
+
+
+def seek_skip(start: float, keyframes: Sequence[float] = ()) -> float:
+    """Seconds to decode and drop after `seek_point`, less a millisecond: the frame at
+    `start` may be timed a tick before it (90 kHz in a transport stream) and must stay."""
+    skip = start - seek_point(start, keyframes)
+    return round(skip - 0.001, 6) if skip > 0.001 else 0.0
 
 
 def count_packets(path: str | Path) -> int:

@@ -39,6 +39,8 @@ class Stamp(Artefact):
     picture_start: float = 0.0  # the first picture frame, from the container's start
     sound_end: float | None = None  # the end of the sound (None: no sound)
     container_duration: float | None = None  # what the container says; may outlast the picture
+    # Keyframe times of a container without a seek index (MPEG-TS/PS): media.seek_point
+    seek_points: list[float] = []
 
     @property
     def fingerprint(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -81,14 +81,14 @@ def _streams(path: Path) -> dict:
     return json.loads(out)
 
 
-def _thumbs(path: str | Path, crop: str = "", start: float = 0.0, frames: int | None = None) -> np.ndarray:
+def _thumbs(
+    path: str | Path, crop: str = "", start: float = 0.0, frames: int | None = None, keyframes: Sequence[float] = ()
+) -> np.ndarray:
     """Frames as THUMB-sized grey images, shape (n, h, w): every frame of a file, or `frames`
-    frames from `start`."""
+    frames from `start` (`keyframes`: a film's seek points, media.seek_point)."""
     w, h = THUMB
-    cmd = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error"]
-    if start > 0:
-        cmd += ["-ss", f"{start:.6f}"]
-    cmd += ["-i", str(path), "-map", "0:v:0"]
+    cmd = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", *media.input_seek(start, keyframes)]
+    cmd += ["-i", str(path), "-map", "0:v:0", *media.output_seek(start, keyframes)]
     if frames is not None:
         cmd += ["-frames:v", str(frames)]
     # passthrough: the frames as decoded; the default would duplicate the first one when a
@@ -126,7 +126,7 @@ def clip_timings(
         clear = p.frames - probe - (half_out + 1 if out_of != "cut" else 0)  # before the next one
         length = max(min(2 * SEARCH + 1, clear), 1)
         start = float(seg.source_in) + probe / float(fps)  # type: ignore[arg-type]
-        film = [_normal(f) for f in _thumbs(manifest.film, start=start, frames=length)]
+        film = [_normal(f) for f in _thumbs(manifest.film, start=start, frames=length, keyframes=stamp.seek_points)]
         frame = p.first_frame + probe
         scores = {}
         for offset in range(-SEARCH, SEARCH + 1):
@@ -303,14 +303,17 @@ def _clip_at(placements: list[Placement], fps: Fraction, t: float) -> Placement 
     return next((p for p in placements if p.first_frame / fps <= t < (p.first_frame + p.frames) / fps), None)
 
 
-def film_is_still(manifest: Manifest, placements: list[Placement], fps: Fraction, span: tuple[float, float]) -> bool:
+def film_is_still(
+    manifest: Manifest, stamp: Stamp, placements: list[Placement], fps: Fraction, span: tuple[float, float]
+) -> bool:
     """Whether the film itself holds still where the trailer does (a still shot is not a
     defect of the conform; a repeated frame would be)."""
     p = _clip_at(placements, fps, (span[0] + span[1]) / 2)
     if p is None or p.segment.kind != "clip":
         return True
     start = float(p.segment.source_in) + max(span[0] - float(p.first_frame / fps), 0.0)  # type: ignore[arg-type]
-    frames = _thumbs(manifest.film, start=start, frames=max(int((span[1] - span[0]) * float(fps)), 2))
+    length = max(int((span[1] - span[0]) * float(fps)), 2)
+    frames = _thumbs(manifest.film, start=start, frames=length, keyframes=stamp.seek_points)
     # Mean change per frame under a grey level: what freezedetect's -50 dB calls frozen,
     # with room for the film's compression noise.
     return len(frames) < 2 or float(np.abs(np.diff(frames, axis=0)).mean(axis=(1, 2)).max()) < 1.0
@@ -363,7 +366,7 @@ def measure(
     allowed = intended_dark(manifest, stamp, fps) if fps else []
     stray_black = _outside(black, allowed, slack=frame)
     stray_frozen = [
-        span for span in _outside(frozen, allowed, slack=frame) if not film_is_still(manifest, plan, fps, span)
+        span for span in _outside(frozen, allowed, slack=frame) if not film_is_still(manifest, stamp, plan, fps, span)
     ]
     timings = clip_timings(trailer, manifest, stamp, fps, width, height) if fps else []
     late = [t for t in timings if t.offset is not None and abs(t.offset) > 1]

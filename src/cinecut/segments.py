@@ -21,7 +21,7 @@ import hashlib
 import json
 import logging
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -53,8 +53,14 @@ class Fade:
 class Source:
     """A stretch of the film: `frames` output frames from `start` seconds."""
 
-    start: str  # seconds, 6 decimals: what ffmpeg's -ss reads, and what the key hashes
+    start: str  # seconds, 6 decimals: the first frame's time, and what the key hashes
     frames: int
+    seek: str = ""  # where the input seeks when not `start` (media.seek_point): a keyframe
+
+    @classmethod
+    def at(cls, start: float, frames: int, keyframes: Sequence[float] = ()) -> Source:
+        seek = media.seek_point(start, keyframes)
+        return cls(seconds(start), frames, seconds(seek) if seek != start else "")
 
 
 @dataclass(frozen=True)
@@ -119,7 +125,7 @@ def make_piece(look: Look, kind: str, first_frame: int, frames: int, **parts: An
     if piece.sources:
         spec["film"] = look.fingerprint
         spec["grade"] = look.lut_digest
-        spec["sources"] = [[s.start, s.frames] for s in piece.sources]
+        spec["sources"] = [[s.start, s.frames, *([s.seek] if s.seek else [])] for s in piece.sources]
     if kind == "title":
         spec["text"] = list(piece.lines)
         spec["font"] = [look.font, look.title_colour]
@@ -133,12 +139,16 @@ def make_piece(look: Look, kind: str, first_frame: int, frames: int, **parts: An
 # --- ffmpeg invocations -----------------------------------------------------------------
 
 
-def _picture_chain(look: Look, frames: int) -> str:
-    """Film frames onto the trailer's grid: rate, exact length (the last frame cloned if
-    the film ends a frame or two early), square pixels, letterbox, the grade."""
-    w, h = look.width, look.height
+def _picture_chain(look: Look, source: Source) -> str:
+    """Film frames onto the trailer's grid: from the source's start (when the input seeks
+    to a keyframe before it), rate, exact length (the last frame cloned if the film ends
+    a frame or two early), square pixels, letterbox, the grade."""
+    w, h, frames = look.width, look.height, source.frames
+    # less a millisecond: the frame at `start` may be timed a tick before it (media.seek_skip)
+    skip = float(source.start) - float(source.seek) - 0.001 if source.seek else 0.0
     return (
-        f"fps={look.fps},trim=end_frame={frames},setpts=PTS-STARTPTS,"
+        (f"trim=start={seconds(skip)},setpts=PTS-{seconds(skip)}/TB," if skip else "") + f"fps={look.fps},"
+        f"trim=end_frame={frames},setpts=PTS-STARTPTS,"
         f"tpad=stop_mode=clone:stop=-1,trim=end_frame={frames},"
         "scale=trunc(iw*sar/2)*2:ih,"
         f"scale={w}:{h}:force_original_aspect_ratio=decrease,pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black,"
@@ -201,9 +211,10 @@ def command(piece: Piece, look: Look, out: Path, scratch: Path) -> list[str]:
     else:
         for src in piece.sources:
             # Accurate input seek; a second's margin past the end for the rate conversion.
-            duration = src.frames / look.fps + 1
-            cmd += ["-threads", "1", "-ss", src.start, "-t", seconds(duration), "-i", look.film]
-        chains = [f"[{i}:v:0]{_picture_chain(look, s.frames)}" for i, s in enumerate(piece.sources)]
+            seek = src.seek or src.start
+            duration = src.frames / look.fps + 1 + float(src.start) - float(seek)
+            cmd += ["-threads", "1", "-ss", seek, "-t", seconds(duration), "-i", look.film]
+        chains = [f"[{i}:v:0]{_picture_chain(look, s)}" for i, s in enumerate(piece.sources)]
         if piece.kind == "dissolve":
             overlap = seconds(piece.frames / look.fps)
             graph = (

@@ -16,6 +16,7 @@ so an editor can remix them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -177,7 +178,14 @@ def film_sound(manifest: Manifest, stamp: Stamp, placements: list) -> np.ndarray
         seg = p.segment
         if seg.kind != "clip" or not seg.film_audio:
             continue
-        audio = media.decode_audio(manifest.film, RATE, 2, start=float(seg.source_in), duration=p.samples / RATE + 0.1)
+        audio = media.decode_audio(
+            manifest.film,
+            RATE,
+            2,
+            start=float(seg.source_in),
+            duration=p.samples / RATE + 0.1,
+            keyframes=stamp.seek_points,
+        )
         audio = np.pad(audio[: p.samples], ((0, max(p.samples - len(audio), 0)), (0, 0)))
         ramp_in, ramp_out = min(int(0.01 * RATE), p.samples), min(int(0.03 * RATE), p.samples)
         audio[:ramp_in] *= np.linspace(0, 1, ramp_in, dtype=np.float32)[:, None]
@@ -186,11 +194,16 @@ def film_sound(manifest: Manifest, stamp: Stamp, placements: list) -> np.ndarray
     return out
 
 
-def voiceover_stem(manifest: Manifest, n: int) -> np.ndarray:
+def voiceover_stem(manifest: Manifest, n: int, keyframes: Sequence[float] = ()) -> np.ndarray:
     out = np.zeros((n, 2), np.float32)
     for line in manifest.voiceover:
         audio = media.decode_audio(
-            manifest.film, RATE, 2, start=line.source_in, duration=line.source_out - line.source_in
+            manifest.film,
+            RATE,
+            2,
+            start=line.source_in,
+            duration=line.source_out - line.source_in,
+            keyframes=keyframes,
         )
         if len(audio) == 0:
             continue
@@ -217,12 +230,13 @@ def build_stems(
     dialogue: np.ndarray,
     bed: np.ndarray,
     scratch: Path,
+    keyframes: Sequence[float] = (),
 ) -> dict[str, Path]:
     """Dialogue, voice-over, (undducked) music, effects and the ducking key as WAV files in
     `scratch`, each levelled; returns their paths."""
     n = len(dialogue)
     meter = pyloudnorm.Meter(RATE)
-    voice = voiceover_stem(manifest, n)
+    voice = voiceover_stem(manifest, n, keyframes)
     under_voice = [(ln.at, ln.at + (ln.source_out - ln.source_in), UNDER_VOICEOVER_DB) for ln in manifest.voiceover]
     dialogue = dialogue * _gain_curve(under_voice, n)[:, None]
     stems = {

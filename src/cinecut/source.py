@@ -44,4 +44,5 @@ def make_stamp(film: str | Path) -> Stamp:
         picture_start=info.picture_start,
         sound_end=info.sound_end,
         container_duration=info.container_duration,
+        seek_points=list(info.seek_points),
     )

@@ -13,6 +13,9 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+sys.path.insert(0, str(REPO / "tools"))  # as pytest's `pythonpath` does for the tests
+import devmodels  # noqa: E402, F401  (the test models, for the benchmarks that need them)
+
 # Everything but the package, the tests and what runs produce: the workflow itself.
 NOT_WORKFLOW = shutil.ignore_patterns(
     ".git",

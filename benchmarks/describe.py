@@ -7,7 +7,7 @@ measured in the same run:
 
 - frames per second of each backend available here: `heuristic`; `llama_cpp` in-process
   and `openai` against llama-cpp-python's server, both on the tiny random-weight LLaVA
-  pair (`cinecut.devmodels`; real weights are the user's files: expect ~2 s per frame
+  pair (`tools/devmodels.py`; real weights are the user's files: expect ~2 s per frame
   for a 7B model on a GPU, tens of seconds on a CPU);
 - the journal's overhead per frame: `describe_all` (journal appended and fsync'ed per
   frame) against the bare per-frame loop as its baseline, and one `Journal.add` of a
@@ -23,7 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from cinecut import devmodels, models, vision
+from common import devmodels
+
+from cinecut import models, vision
 from cinecut.journal import Journal
 
 SOURCES = ["testsrc2", "mandelbrot", "life", "smptebars", "rgbtestsrc", "cellauto"]

@@ -1,6 +1,6 @@
 """Shot detection scored against films whose every boundary is known to the frame.
 
-`cinecut.demo.build_reel` renders shots of the demo's moving sources (strobing climax
+`reels.build_reel` (tests/reels.py) renders shots of the demo's moving sources (strobing climax
 shots among them) joined by hard cuts, 1 s dissolves and fades through black, and writes
 the frame-exact time of each join. Two reels, at 24 and 30 fps, hold 68 transitions.
 """
@@ -12,9 +12,9 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from reels import build_reel, plan_reel
 
 from cinecut.analysis import analyse
-from cinecut.demo import build_reel, plan_reel
 from cinecut.source import make_stamp
 
 REELS = [  # fps, size, seed

@@ -138,7 +138,7 @@ def test_gemma_anchors_are_valid_or_a_recorded_fallback(gemma, duration, escalat
 
 def test_structure_through_an_openai_server_running_gemma(gemma):
     """The openai backend against llama-cpp-python's server on gemma: a real HTTP round trip."""
-    from cinecut import devmodels
+    import devmodels
 
     film = synthetic_film(600, 200, 420, 530)
     with devmodels.llama_server(gemma, "--chat_format", "gemma", "--n_ctx", "4096") as url:

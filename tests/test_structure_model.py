@@ -17,12 +17,13 @@ import re
 import string
 from pathlib import Path
 
+import devmodels
 import numpy as np
 import pytest
 from pydantic import Field
 from test_story import synthetic_film
 
-from cinecut import anchors, devmodels
+from cinecut import anchors
 from cinecut.story import hold_shares
 
 EMBD, FF, HEADS = 64, 128, 4
@@ -47,8 +48,6 @@ def write_scripted_model(path: Path, answers: list[str]) -> None:
     after a token of a chain its next one scores 10, and end-of-text after the last. Under a
     grammar, greedy decoding thus writes the first admissible answer whole and stops. Prompt
     text tokenizes into single characters (the chains' tokens score too low to be used)."""
-    import gguf
-
     pieces = list(dict.fromkeys(c for c in string.printable if c not in string.whitespace)) + ["▁"]
     tokens = ["<unk>", "<s>", "</s>", *(f"<0x{b:02X}>" for b in range(256)), *pieces]
     chains = [[a[i : i + CHUNK].replace(" ", "▁") for i in range(0, len(a), CHUNK)] for a in answers]
@@ -72,26 +71,10 @@ def write_scripted_model(path: Path, answers: list[str]) -> None:
             out[token + 1 if k + 1 < len(chain) else eos, token - first + 1] = 10.0 * scale
             token += 1
 
-    w = gguf.GGUFWriter(str(path), "llama")
-    w.add_name("cinecut-scripted")
-    w.add_context_length(8192)
-    w.add_embedding_length(EMBD)
-    w.add_feed_forward_length(FF)
-    w.add_block_count(1)
-    w.add_head_count(HEADS)
-    w.add_head_count_kv(HEADS)
-    w.add_rope_dimension_count(EMBD // HEADS)
-    w.add_layer_norm_rms_eps(1e-6)
-    w.add_file_type(0)
-    w.add_tokenizer_model("llama")
-    w.add_token_list(tokens)
-    w.add_token_scores(scores)
-    w.add_token_types(types)
-    w.add_unk_token_id(0)
-    w.add_bos_token_id(1)
-    w.add_eos_token_id(eos)
-    w.add_add_bos_token(True)
-    w.add_add_eos_token(False)
+    w = devmodels.llama_writer(
+        path, "cinecut-scripted", (tokens, scores, types),
+        context=8192, embd=EMBD, ff=FF, layers=1, heads=HEADS, rms_eps=1e-6,
+    )  # fmt: skip
     w.add_tensor("token_embd.weight", embd)
     w.add_tensor("output_norm.weight", np.ones(EMBD, np.float32))
     w.add_tensor("output.weight", out)
@@ -102,10 +85,7 @@ def write_scripted_model(path: Path, answers: list[str]) -> None:
     w.add_tensor("blk.0.ffn_gate.weight", np.zeros((FF, EMBD), np.float32))
     w.add_tensor("blk.0.ffn_up.weight", np.zeros((FF, EMBD), np.float32))
     w.add_tensor("blk.0.ffn_down.weight", np.zeros((EMBD, FF), np.float32))
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
+    devmodels.finish(w)
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import devmodels
 import llama_cpp  # the suite needs the real build (make test installs it)
 import msgpack
 import pytest
@@ -23,8 +24,8 @@ import yaml
 from conftest import bad_input_case, clone_build, copy_workflow, planned_jobs, snakemake
 from openai_stub import StubServer, answer_for
 
-from cinecut import devmodels, llm, models, scenes, vision
 from cinecut import journal as journal_module
+from cinecut import llm, models, scenes, vision
 from cinecut.errors import CinecutError
 from cinecut.journal import Journal
 

@@ -233,7 +233,7 @@ def make_srt(duration: float) -> tuple[str, list[dict]]:
     return "\n".join(entries), cues
 
 
-def _join(shots: list[ShotSpec], width: int, height: int, fps: int) -> tuple[list[str], str, list[dict], int]:
+def join_shots(shots: list[ShotSpec], width: int, height: int, fps: int) -> tuple[list[str], str, list[dict], int]:
     """The filter graph that renders and joins the shots: its chains, its output label,
     every boundary (time, kind, span) and the film's length in frames.
 
@@ -284,48 +284,6 @@ def _join(shots: list[ShotSpec], width: int, height: int, fps: int) -> tuple[lis
     return graph, "video", boundaries, frame
 
 
-CALM = ["setup", "resolution"]
-
-
-def plan_reel(cuts: int, dissolves: int, fades: int, fps: int, seed: int = 11) -> list[ShotSpec]:
-    """Shots of 2-4 s in every look and source, joined by the given numbers of hard cuts,
-    dissolves and fades in a shuffled order: a test reel for shot detection."""
-    rng = random.Random(seed)
-    joins = ["cut"] * cuts + ["dissolve"] * dissolves + ["fade"] * fades
-    rng.shuffle(joins)
-    shots: list[ShotSpec] = []
-    t, last_kind = 0.0, ""
-    joins = ["start", *joins]
-    for i, trans in enumerate(joins):
-        # Editors dissolve and fade between calm shots; hard cuts join anything, strobing
-        # and fast climax shots included.
-        gradual = {trans, joins[i + 1] if i + 1 < len(joins) else ""} & {"dissolve", "fade"}
-        act = rng.choice(CALM if gradual else list(STORY))
-        kind = rng.choice([k for k in sorted({k for kinds in KINDS.values() for k in kinds}) if k != last_kind])
-        last_kind = kind
-        frames = round(rng.uniform(2.0, 4.0) * fps)
-        lo, hi = ACT_LOOK[act][0]
-        shots.append(ShotSpec(len(shots), act, kind, t, frames, trans, rng.uniform(lo, hi), rng.randrange(1 << 30)))
-        t += frames / fps
-    return shots
-
-
-def build_reel(
-    film: str | Path, truth: str | Path, shots: list[ShotSpec], width: int = 320, height: int = 180, fps: int = 24
-) -> None:
-    """Render `shots` (from `plan_reel`) without sound; write the boundaries as ground truth."""
-    graph, label, boundaries, frames = _join(shots, width, height, fps)
-    with atomic.atomic_path(Path(film)) as tmp:
-        media.run(
-            ["ffmpeg", "-y", "-v", "error", "-filter_complex", ";".join(graph), "-map", f"[{label}]",
-             "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p", "-r", str(fps),
-             "-f", "mp4", str(tmp)],
-            film,
-            "rendering the shot reel",
-        )  # fmt: skip
-    atomic.write_json(truth, {"duration": frames / fps, "fps": fps, "boundaries": boundaries})
-
-
 def build_demo(
     film: str | Path,
     subtitles: str | Path,
@@ -338,7 +296,7 @@ def build_demo(
 ) -> None:
     """Render the demo film, its SRT and its ground truth, each written atomically."""
     shots = plan_shots(duration, fps)
-    graph, acc, boundaries, acc_frames = _join(shots, width, height, fps)
+    graph, acc, boundaries, acc_frames = join_shots(shots, width, height, fps)
     total = acc_frames / fps
     # Audio: one segment per act, with short fades so the act changes are heard, not clicked.
     audio_labels = []

@@ -21,7 +21,7 @@ frame out of black (or white). Inside a shot, the frames that fade to or from bl
 measured afterwards from each frame's tone (`frame_tone`): the picture there is no
 picture to cut a clip from.
 
-Thresholds were tuned on `cinecut.demo.build_reel` films at 24, 25 and 30 fps and the
+Thresholds were tuned on test reels (tests/reels.py) at 24, 25 and 30 fps and the
 demo (186 hard cuts, 54 dissolves, 34 fades): hard cuts 185/186 within a frame and one
 false, dissolves 46/54, fades 34/34, one false dissolve. `tests/test_shots.py` asserts
 the acceptance figures on two of them.

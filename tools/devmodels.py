@@ -6,7 +6,8 @@ an MLP projector into the text model's embedding space. llama-cpp-python loads t
 through its real chat handlers and libmtmd in milliseconds. The answers are noise; what
 the pair proves is the code path: image in, tokens out, grammar applied, files checked.
 
-Needs the `gguf` package (a dev dependency). Usage: `python -m cinecut.devmodels DIR`.
+Test-only, so outside the package. Needs the `gguf` package (a dev dependency).
+Usage: `.venv/bin/python tools/devmodels.py DIR`.
 """
 
 from __future__ import annotations
@@ -62,22 +63,34 @@ def _normal(rng: np.random.Generator, shape: tuple[int, ...], std: float) -> np.
     return (rng.standard_normal(shape) * std).astype(np.float32)
 
 
-def write_text_model(path: Path, seed: int = 7) -> None:
+def llama_writer(
+    path: Path,
+    name: str,
+    vocab: tuple[list[str], list[float], list[int]],
+    *,
+    context: int,
+    embd: int,
+    ff: int,
+    layers: int,
+    heads: int,
+    rms_eps: float,
+):
+    """A GGUFWriter for a `llama`-architecture model with an SPM vocabulary (tokens 0-2:
+    unknown, begin, end), its metadata written; the caller adds the tensors and
+    `finish`es it."""
     import gguf
 
-    rng = np.random.default_rng(seed)
-    tokens, scores, types = _vocab()
-    n_vocab = len(tokens)
+    tokens, scores, types = vocab
     w = gguf.GGUFWriter(str(path), "llama")
-    w.add_name("cinecut-tiny-llava-text")
-    w.add_context_length(1024)
-    w.add_embedding_length(TEXT_EMBD)
-    w.add_feed_forward_length(TEXT_FF)
-    w.add_block_count(TEXT_LAYERS)
-    w.add_head_count(TEXT_HEADS)
-    w.add_head_count_kv(TEXT_HEADS)
-    w.add_rope_dimension_count(TEXT_EMBD // TEXT_HEADS)
-    w.add_layer_norm_rms_eps(1e-5)
+    w.add_name(name)
+    w.add_context_length(context)
+    w.add_embedding_length(embd)
+    w.add_feed_forward_length(ff)
+    w.add_block_count(layers)
+    w.add_head_count(heads)
+    w.add_head_count_kv(heads)
+    w.add_rope_dimension_count(embd // heads)
+    w.add_layer_norm_rms_eps(rms_eps)
     w.add_file_type(0)
     w.add_tokenizer_model("llama")
     w.add_token_list(tokens)
@@ -88,6 +101,17 @@ def write_text_model(path: Path, seed: int = 7) -> None:
     w.add_eos_token_id(2)
     w.add_add_bos_token(True)
     w.add_add_eos_token(False)
+    return w
+
+
+def write_text_model(path: Path, seed: int = 7) -> None:
+    rng = np.random.default_rng(seed)
+    vocab = _vocab()
+    n_vocab = len(vocab[0])
+    w = llama_writer(
+        path, "cinecut-tiny-llava-text", vocab,
+        context=1024, embd=TEXT_EMBD, ff=TEXT_FF, layers=TEXT_LAYERS, heads=TEXT_HEADS, rms_eps=1e-5,
+    )  # fmt: skip
     w.add_tensor("token_embd.weight", _normal(rng, (n_vocab, TEXT_EMBD), 1.0))
     w.add_tensor("output_norm.weight", np.ones(TEXT_EMBD, np.float32))
     w.add_tensor("output.weight", _normal(rng, (n_vocab, TEXT_EMBD), 0.5))
@@ -100,7 +124,7 @@ def write_text_model(path: Path, seed: int = 7) -> None:
         w.add_tensor(f"{p}.ffn_gate.weight", _normal(rng, (TEXT_FF, TEXT_EMBD), 0.3))
         w.add_tensor(f"{p}.ffn_up.weight", _normal(rng, (TEXT_FF, TEXT_EMBD), 0.3))
         w.add_tensor(f"{p}.ffn_down.weight", _normal(rng, (TEXT_EMBD, TEXT_FF), 0.3))
-    _finish(w)
+    finish(w)
 
 
 def write_mmproj(path: Path, seed: int = 11, projection_dim: int = TEXT_EMBD) -> None:
@@ -148,10 +172,10 @@ def write_mmproj(path: Path, seed: int = 11, projection_dim: int = TEXT_EMBD) ->
     w.add_tensor("mm.0.bias", np.zeros(projection_dim, np.float32))
     w.add_tensor("mm.2.weight", _normal(rng, (projection_dim, projection_dim), 1.0))
     w.add_tensor("mm.2.bias", np.zeros(projection_dim, np.float32))
-    _finish(w)
+    finish(w)
 
 
-def _finish(writer) -> None:
+def finish(writer) -> None:
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()

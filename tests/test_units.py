@@ -16,7 +16,8 @@ import pytest
 from cinecut import analysis, scenes, source
 from cinecut.errors import CinecutError
 from cinecut.manifest import Manifest, Segment, load_manifest
-from cinecut.placement import AUDIO_RATE, place_segments
+from cinecut.media import AUDIO_RATE
+from cinecut.placement import place_segments
 from cinecut.source import MISSING, signature
 from cinecut.subtitles import build_dialogue, label_emotion, parse_subtitles
 from cinecut.vibes import VIBES, target_length
@@ -230,16 +231,24 @@ def test_eighteen_vibes_and_lengths():
         assert 30 <= target_length(vibe, 90) <= 72
 
 
-def test_published_json_schemas_match_the_models():
-    import importlib.util
-
+def test_published_schemas_match_the_models_and_the_vibes():
+    """The JSON Schemas are the models'; the config and sheet schemas list exactly the
+    vibes of cinecut.vibes (tools/export_schemas.py writes both)."""
+    import export_schemas
+    import yaml
     from conftest import REPO
 
-    spec = importlib.util.spec_from_file_location("export_schemas", REPO / "tools/export_schemas.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    for name, model in module.SCHEMAS.items():
-        assert (REPO / "schemas" / name).read_text() == module.render(model), f"run tools/export_schemas.py ({name})"
+    stale = "run tools/export_schemas.py"
+
+    for name, model in export_schemas.SCHEMAS.items():
+        assert (REPO / "schemas" / name).read_text() == export_schemas.render(model), f"{stale} ({name})"
+    for name, blank in export_schemas.VIBE_LISTS.items():
+        text = (REPO / "schemas" / name).read_text()
+        assert text == export_schemas.with_vibes(text, blank), f"{stale} ({name})"
+    config = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
+    assert config["definitions"]["vibe"]["enum"] == list(VIBES)
+    sheet = yaml.safe_load((REPO / "schemas" / "sheet.schema.yaml").read_text())
+    assert sheet["properties"]["vibe"]["anyOf"][1]["enum"] == ["", *VIBES]
 
 
 def _pieces(segments: list[dict], tmp_path) -> list:

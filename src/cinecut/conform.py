@@ -20,8 +20,9 @@ import numpy as np
 from . import atomic, grade, media, segments, sound
 from .errors import CinecutError
 from .manifest import Manifest
+from .media import AUDIO_RATE
 from .models import Stamp
-from .placement import AUDIO_RATE, PEAK_LIMIT, Placement, fit_transitions, place_segments
+from .placement import PEAK_LIMIT, Placement, fit_transitions, place_segments
 from .vibes import get_vibe
 
 log = logging.getLogger(__name__)

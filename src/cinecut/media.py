@@ -20,6 +20,8 @@ from .errors import CinecutError
 
 log = logging.getLogger(__name__)
 
+AUDIO_RATE = 48000  # every sound cinecut makes: the trailer's, its stems', the music bed's
+
 
 # ffmpeg's closing words that say nothing about the cause.
 _GENERIC = (

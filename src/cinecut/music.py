@@ -14,18 +14,17 @@ import numpy as np
 
 from . import media
 from .errors import CinecutError
+from .media import AUDIO_RATE as RATE  # the bed is at the trailer's rate
 from .models import Artefact
 from .vibes import Vibe
 
 log = logging.getLogger(__name__)
 
-RATE = 48000  # the bed's sample rate: the trailer's
 ANALYSIS_RATE = 22050
 HOP = 128  # onset envelope hop at ANALYSIS_RATE: 5.8 ms, fine enough for frame-exact cuts
 AUDIO_EXTENSIONS = {".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".aif", ".aiff", ".wma"}
 TAIL = 20.0  # seconds of bed beyond the planned length: room for hand edits that lengthen the cut
 # Vibes whose synthesised bed is in a minor key.
-MINOR = {"crime", "drama", "history", "horror", "mystery", "sci-fi", "thriller", "war", "western"}
 
 
 class Track(Artefact):
@@ -183,7 +182,7 @@ def synthesised_bed(vibe: Vibe, length: float) -> tuple[np.ndarray, MusicPlan]:
     beat = 60.0 / bpm
     n = int(length * RATE)
     out = np.zeros((n, 2), np.float32)
-    minor = vibe.name in MINOR
+    minor = vibe.minor
     # Two bars per chord: i VI III VII in minor, I V vi IV in major (semitones above A).
     chords = (
         [[0, 3, 7], [8, 12, 15], [3, 7, 10], [10, 14, 17]]

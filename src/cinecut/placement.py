@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .manifest import Manifest, Segment
+from .media import AUDIO_RATE
 from .models import Stamp
 
-AUDIO_RATE = 48000
 PEAK_LIMIT = -1.0  # dBTP the delivered trailer must not exceed (what QC checks)
 
 

@@ -27,12 +27,12 @@ from scipy import signal
 
 from . import media
 from .manifest import Manifest
+from .media import AUDIO_RATE as RATE
 from .models import Stamp
 from .placement import place_segments
 
 log = logging.getLogger(__name__)
 
-RATE = 48000
 STEMS = ("dialogue", "voiceover", "music", "sfx")
 # Loudness of each stem going into the mix (LUFS). Speech leads; the music sits under it
 # and is ducked further while someone speaks; effects punctuate.

@@ -27,6 +27,11 @@ class Vibe:
         return self.name in CAPITALS
 
     @property
+    def minor(self) -> bool:
+        """Darker vibes get their synthesised bed in a minor key."""
+        return self.name in MINOR
+
+    @property
     def dialogue_share(self) -> float:
         """Most of an act's time that clips carrying a dialogue line may take: talkier vibes speak more."""
         return min(0.2 + 0.5 * self.dialogue_weight, 0.7)
@@ -37,6 +42,7 @@ def _v(name, length, clips, share, dlg, grade, lufs, colour, font, tempo, transi
 
 
 CAPITALS = {"action", "crime", "horror", "mystery", "sci-fi", "thriller", "war"}
+MINOR = {"crime", "drama", "history", "horror", "mystery", "sci-fi", "thriller", "war", "western"}
 SERIF, SANS, SANS_BOLD = "DejaVuSerif-Bold.ttf", "DejaVuSans.ttf", "DejaVuSans-Bold.ttf"
 VIBES: dict[str, Vibe] = {
     v.name: v

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import subprocess
 import sys
 import time
@@ -15,30 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 sys.path.insert(0, str(REPO / "tools"))  # as pytest's `pythonpath` does for the tests
 import devmodels  # noqa: E402, F401  (the test models, for the benchmarks that need them)
-
-# Everything but the package, the tests and what runs produce: the workflow itself.
-NOT_WORKFLOW = shutil.ignore_patterns(
-    ".git",
-    ".venv",
-    ".snakemake",
-    "results",
-    "resources",
-    "logs",
-    "trailers",
-    "trailer.mp4",
-    "src",
-    "tests",
-    "benchmarks",
-    "__pycache__",
-    "*.egg-info",
-    ".ruff_cache",
-    ".pytest_cache",
-)
-
-
-def copy_workflow(dest: Path) -> Path:
-    shutil.copytree(REPO, dest, ignore=NOT_WORKFLOW)
-    return dest
+from workflow_files import copy_workflow  # noqa: E402, F401  (a fresh copy of the workflow)
 
 
 def timed(cmd: list[str], cwd: Path) -> float:

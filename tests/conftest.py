@@ -18,10 +18,10 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+import workflow_files
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-WORKFLOW_FILES = ["Snakefile", "config.yaml", "rules", "scripts", "schemas", "profiles", "envs", "report"]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 # Small but complete: a 90 s demo at 640x360 and a 640x360 trailer keep the suite fast.
 TEST_CONFIG = {
@@ -31,13 +31,8 @@ TEST_CONFIG = {
 
 
 def copy_workflow(dest: Path, **overrides) -> Path:
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in WORKFLOW_FILES:
-        src = REPO / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(src, dest / name)
+    """A fresh copy of the workflow, its config.yaml overlaid with TEST_CONFIG and `overrides`."""
+    workflow_files.copy_workflow(dest)
     config = yaml.safe_load((dest / "config.yaml").read_text())
     for key, value in {**TEST_CONFIG, **overrides}.items():
         if isinstance(value, dict):

@@ -74,3 +74,15 @@ def test_ruff_format_check():
         text=True,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_every_tracked_entry_is_workflow_or_not():
+    """Tests and benchmarks copy WORKFLOW_FILES: a new top-level file or folder must be
+    named there or in NOT_WORKFLOW, so no copy silently lacks it."""
+    import workflow_files
+
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    entries = {line.split("/")[0] for line in tracked.splitlines()}
+    known = set(workflow_files.WORKFLOW_FILES) | set(workflow_files.NOT_WORKFLOW)
+    assert entries <= known, f"name these in tools/workflow_files.py: {sorted(entries - known)}"
+    assert not set(workflow_files.WORKFLOW_FILES) & set(workflow_files.NOT_WORKFLOW)

@@ -1,12 +1,8 @@
 # Python the DAG needs: config validation, the film list, input and params functions.
 import ast
-import csv
 import functools
-import glob
 import re
-from pathlib import Path
 
-import jsonschema
 import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.io import IOFile
@@ -14,6 +10,7 @@ from snakemake.settings.types import RerunTrigger
 from snakemake.utils import validate
 
 from cinecut import anchors as cinecut_anchors
+from cinecut import catalogue as cinecut_catalogue
 from cinecut import music as cinecut_music
 from cinecut import scenes as cinecut_scenes
 from cinecut import source as cinecut_source
@@ -42,92 +39,13 @@ with open(workflow.source_path("../schemas/config.schema.yaml")) as fh:
 _empty_means_default(config, _config_schema, _config_schema)
 
 RESULTS = config["results"].rstrip("/")
-DEMO = {
-    "film": "resources/demo/demo.mp4",
-    "subtitles": "resources/demo/demo.srt",
-    "truth": "resources/demo/demo.truth.json",
-    "title": "The Keeper",
-}
+DEMO = cinecut_catalogue.DEMO
 
-
-def _film_entry(film, subtitles="", vibe="", title="", tagline="", length=""):
-    stem = Path(film).stem
-    return stem, {
-        "film": film,
-        "subtitles": subtitles,
-        "vibe": vibe or config["vibe"],
-        "title": title
-        or config["title"]
-        or stem.replace("_", " ").replace("-", " ").title(),
-        "tagline": tagline or config["tagline"],
-        "length": float(length) if length else config["trailer"]["length"],
-    }
-
-
-SHEET_COLUMNS = ("film", "subtitles", "vibe", "title", "tagline", "length")
-
-
-def _read_sheet(path):
-    """Rows of the film sheet, each checked against schemas/sheet.schema.yaml.
-
-    One validator for the whole sheet (not one schema load per row: that was a third
-    of `snakemake -n` on 1,000 films); errors name the sheet, the row and the field.
-    """
-    with open(workflow.source_path("../schemas/sheet.schema.yaml")) as fh:
-        schema = yaml.safe_load(fh)
-    validator = jsonschema.validators.validator_for(schema)(schema)
+with open(workflow.source_path("../schemas/sheet.schema.yaml")) as fh:
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh, delimiter="\t"))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise WorkflowError(f"{path}: cannot read the film sheet ({exc})")
-    for number, row in enumerate(rows, start=2):
-        for error in validator.iter_errors(row):
-            field = ".".join(map(str, error.path)) or "row"
-            raise WorkflowError(f"{path}: line {number}: {field}: {error.message}")
-    return [{k: row.get(k) or "" for k in SHEET_COLUMNS} for row in rows]
-
-
-def _glob_films(pattern):
-    """Films matching `pattern` (`**` spans folders), each with the first subtitles beside
-    it that share its name (in the order of SUBTITLE_SUFFIXES), if any."""
-    films = [
-        path
-        for path in sorted(glob.glob(pattern, recursive=True))
-        if Path(path).suffix.lower() in cinecut_source.FILM_SUFFIXES
-    ]
-    if not films:
-        kinds = ", ".join(suffix[1:] for suffix in cinecut_source.FILM_SUFFIXES)
-        raise WorkflowError(f"config film_glob: {pattern}: no film matches ({kinds})")
-    for film in films:
-        beside = (Path(film).with_suffix(s) for s in cinecut_source.SUBTITLE_SUFFIXES)
-        yield film, next((str(p) for p in beside if p.is_file()), "")
-
-
-def _read_films():
-    """The main film (config `film`, or the demo), every film `film_glob` matches, and every
-    row of the film sheet."""
-    films = {}
-    main = config["film"] or DEMO["film"]
-    subtitles = config["subtitles"] if config["film"] else DEMO["subtitles"]
-    demo_title = "" if config["film"] else config["title"] or DEMO["title"]
-    entries = [_film_entry(main, subtitles, title=demo_title)]
-    if config["film_glob"]:
-        entries += [
-            _film_entry(film, subs) for film, subs in _glob_films(config["film_glob"])
-        ]
-    if config["sheet"]:
-        entries += [_film_entry(**row) for row in _read_sheet(config["sheet"])]
-    for stem, entry in entries:
-        if stem in films and films[stem]["film"] != entry["film"]:
-            raise WorkflowError(
-                f"{entry['film']}: another film has the same name ({films[stem]['film']}); rename one"
-            )
-        films[stem] = entry
-    return films, Path(main).stem
-
-
-FILMS, MAIN_FILM = _read_films()
+        FILMS, MAIN_FILM = cinecut_catalogue.read_films(config, yaml.safe_load(fh))
+    except cinecut_catalogue.CatalogueError as exc:
+        raise WorkflowError(str(exc))
 
 
 wildcard_constraints:
@@ -145,12 +63,12 @@ def is_rule_produced(path):
 
 def get_stamp_input(wildcards):
     """A film made by a rule is an ordinary input, so the DAG orders it first."""
-    film = FILMS[wildcards.film]["film"]
+    film = FILMS[wildcards.film].film
     return [film] if is_rule_produced(film) else []
 
 
 def get_film_path(wildcards):
-    return FILMS[wildcards.film]["film"]
+    return FILMS[wildcards.film].film
 
 
 def get_film_signature(wildcards):
@@ -160,32 +78,32 @@ def get_film_signature(wildcards):
             "cinecut needs the 'params' rerun trigger to notice a changed film: "
             "drop --rerun-triggers or include 'params' in it"
         )
-    film = FILMS[wildcards.film]["film"]
+    film = FILMS[wildcards.film].film
     if is_rule_produced(film):
         return cinecut_source.RULE_PRODUCED
     return cinecut_source.signature(film)
 
 
 def get_subtitles(wildcards):
-    subtitles = FILMS[wildcards.film]["subtitles"]
+    subtitles = FILMS[wildcards.film].subtitles
     return {"subtitles": subtitles} if subtitles else {}
 
 
 def get_vibe(wildcards):
-    return FILMS[wildcards.film]["vibe"]
+    return FILMS[wildcards.film].vibe
 
 
 def get_title(wildcards):
-    return FILMS[wildcards.film]["title"]
+    return FILMS[wildcards.film].title
 
 
 def get_tagline(wildcards):
-    return FILMS[wildcards.film]["tagline"]
+    return FILMS[wildcards.film].tagline
 
 
 def get_length(wildcards):
     """Target trailer length (s): the sheet's column, else config trailer.length."""
-    return FILMS[wildcards.film]["length"]
+    return FILMS[wildcards.film].length
 
 
 def get_scenedesc_repair(wildcards):

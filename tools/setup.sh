@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install what cinecut needs: system packages (ffmpeg, fonts) and a Python venv in .venv.
+# Install what cinecut needs: system packages (ffmpeg, fonts, Tesseract OCR) and a Python venv in .venv.
 #
 #   tools/setup.sh               the workflow on its embedded backends (what `make demo` needs)
 #   tools/setup.sh --models      + llama-cpp-python and its server (llama_cpp backends)
@@ -32,6 +32,13 @@ if [ ! -x .venv/bin/python ] && ! "$PYTHON" -c 'import ensurepip, venv' 2>/dev/n
   missing+=(python3-venv)
 fi
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || missing+=(fonts-dejavu-core)
+# OCR of bitmap subtitle streams (PGS, DVD, DVB) in the dialogue rule, which every run has.
+command -v tesseract >/dev/null || missing+=(tesseract-ocr)
+ls /usr/share/tesseract-ocr/*/tessdata/eng.traineddata >/dev/null 2>&1 || missing+=(tesseract-ocr-eng)
+# The tests make DVD subtitles (VobSub) with spumux.
+if [ "$extras" = "[dev]" ] && ! command -v spumux >/dev/null; then
+  missing+=(dvdauthor)
+fi
 if $with_llama && ! { command -v cmake >/dev/null && command -v g++ >/dev/null; }; then
   missing+=(cmake g++)
 fi

@@ -74,8 +74,12 @@ class DialogueLine(Artefact):
 
 
 class Dialogue(Artefact):
-    source: str | None
+    source: str | None  # the subtitle file, or the film and its stream, in words
     lines: list[DialogueLine]
+    # Where the lines come from: the user's subtitle file, a text subtitle stream of the
+    # film, or a bitmap one read by OCR (None: no subtitles, or a file from before this field).
+    origin: Literal["file", "stream", "ocr"] | None = None
+    language: str | None = None  # the stream's language tag
 
 
 class Shot(Artefact):

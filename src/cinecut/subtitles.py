@@ -1,17 +1,18 @@
-"""Subtitles (SRT, ASS/SSA, WebVTT via pysubs2, or the film's own text subtitle stream)
-to timed dialogue lines with emotions."""
+"""Subtitles (SRT, ASS/SSA, WebVTT via pysubs2, or the film's own subtitle stream: text,
+or bitmaps read by OCR) to timed dialogue lines with emotions."""
 
 from __future__ import annotations
 
 import json
 import logging
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import charset_normalizer
 import pysubs2
 
-from . import media
+from . import media, ocr
 from .errors import CinecutError
 from .models import Dialogue, DialogueLine
 
@@ -156,6 +157,14 @@ def parse_subtitles(path: str | Path, film_duration: float | None = None) -> lis
     return _parse_text(_read_text(path), _FORMATS.get(path.suffix.lower()), path, film_duration)
 
 
+def dialogue_line(start: float, end: float, raw: str) -> DialogueLine:
+    """One cue, from a subtitle file, a text stream or OCR, as a line: what is said (SDH
+    descriptions, lyrics and speaker labels taken out) or a sound, with its emotion."""
+    body, kind = split_cue(raw)
+    emotion, intensity = label_emotion(body) if kind == "speech" else label_sound(body)
+    return DialogueLine(start=start, end=end, text=body, emotion=emotion, intensity=intensity, kind=kind)
+
+
 def _parse_text(text: str, fmt: str | None, origin: str | Path, film_duration: float | None) -> list[DialogueLine]:
     try:
         subs = pysubs2.SSAFile.from_string(text, format_=fmt)
@@ -175,9 +184,7 @@ def _parse_text(text: str, fmt: str | None, origin: str | Path, film_duration: f
             continue
         if film_duration is not None:
             end = min(end, film_duration)
-        body, kind = split_cue(raw)
-        emotion, intensity = label_emotion(body) if kind == "speech" else label_sound(body)
-        lines.append(DialogueLine(start=start, end=end, text=body, emotion=emotion, intensity=intensity, kind=kind))
+        lines.append(dialogue_line(start, end, raw))
     if dropped and not lines:  # they parse: the film is shorter than the subtitles' film
         raise CinecutError(
             origin,
@@ -192,39 +199,79 @@ def _parse_text(text: str, fmt: str | None, origin: str | Path, film_duration: f
     return lines
 
 
-# Subtitle codecs that carry text (ffmpeg converts each to SRT); bitmap ones (PGS, DVD)
-# would need OCR.
+# Subtitle codecs that carry text (ffmpeg converts each to SRT); bitmap ones (PGS, DVD,
+# DVB) are read by OCR.
 TEXT_CODECS = ("subrip", "srt", "ass", "ssa", "mov_text", "webvtt", "text")
 
 
-def embedded_stream(film: str | Path) -> tuple[int, str] | None:
-    """The film's own text subtitle stream, if it has one: (stream index, codec name).
-    A stream marked default wins, else the first."""
+@dataclass(frozen=True)
+class SubtitleStream:
+    index: int
+    codec: str
+    language: str | None  # the stream's tag as the container has it ("ger", "de", None)
+    default: bool
+
+    @property
+    def kind(self) -> str:
+        return "text" if self.codec in TEXT_CODECS else "bitmap" if self.codec in ocr.BITMAP_CODECS else "other"
+
+
+def subtitle_streams(film: str | Path) -> list[SubtitleStream]:
     out = media.run(
         ["ffprobe", "-v", "error", "-select_streams", "s", "-show_entries",
-         "stream=index,codec_name:stream_disposition=default", "-of", "json", str(film)],
+         "stream=index,codec_name:stream_tags=language:stream_disposition=default", "-of", "json", str(film)],
         film,
         "looking for subtitle streams",
     )  # fmt: skip
-    streams = json.loads(out).get("streams", [])
-    text = [s for s in streams if s.get("codec_name") in TEXT_CODECS]
-    if not text:
-        if streams:
-            codecs = ", ".join(sorted({s.get("codec_name", "?") for s in streams}))
-            log.info("%s: only bitmap subtitle streams (%s); no dialogue from them", film, codecs)
-        return None
-    chosen = max(text, key=lambda s: s.get("disposition", {}).get("default", 0))
-    return int(chosen["index"]), chosen["codec_name"]
+    return [
+        SubtitleStream(
+            index=int(s["index"]),
+            codec=s.get("codec_name", "?"),
+            language=(s.get("tags") or {}).get("language"),
+            default=bool((s.get("disposition") or {}).get("default", 0)),
+        )
+        for s in json.loads(out).get("streams", [])
+    ]
 
 
-def build_dialogue(subtitles: str | None, film_duration: float, film: str | Path | None = None) -> Dialogue:
-    """Dialogue from the subtitle file; without one, from the film's own text subtitles."""
+def choose_stream(streams: list[SubtitleStream], language: str | None = None) -> SubtitleStream | None:
+    """The subtitle stream to take the dialogue from: of those in `language` (all when it
+    is empty or none is in it), a text stream before a bitmap one (read by OCR), and of
+    those the one marked default, else the first."""
+    wanted = ocr.normalise_language(language)
+    if wanted:
+        matching = [s for s in streams if ocr.normalise_language(s.language) == wanted]
+        if streams and not matching:
+            tags = ", ".join(f"{s.index}: {s.language or 'no language'}" for s in streams)
+            log.warning("no subtitle stream in %r (streams %s): choosing among all", language, tags)
+        streams = matching or streams
+    for kind in ("text", "bitmap"):
+        usable = [s for s in streams if s.kind == kind]
+        if usable:
+            return max(usable, key=lambda s: s.default)  # max keeps the first of equals
+    if streams:
+        codecs = ", ".join(sorted({s.codec for s in streams}))
+        log.info("subtitle streams of codecs no dialogue is read from (%s)", codecs)
+    return None
+
+
+def build_dialogue(
+    subtitles: str | None,
+    film_duration: float,
+    film: str | Path | None = None,
+    language: str | None = None,
+    workers: int = 1,
+) -> Dialogue:
+    """Dialogue from the subtitle file; without one, from the film's own subtitles: a text
+    stream, else a bitmap stream read by OCR (see choose_stream)."""
     if subtitles:
-        return Dialogue(source=str(subtitles), lines=parse_subtitles(subtitles, film_duration))
-    found = embedded_stream(film) if film else None
-    if found is None:
+        return Dialogue(source=str(subtitles), origin="file", lines=parse_subtitles(subtitles, film_duration))
+    stream = choose_stream(subtitle_streams(film), language) if film else None
+    if stream is None:
         return Dialogue(source=None, lines=[])
-    index, codec = found
+    if stream.kind == "bitmap":
+        return _ocr_dialogue(film, stream, film_duration, workers)  # type: ignore[arg-type]
+    index, codec = stream.index, stream.codec
     origin = f"{film} (subtitle stream {index}, {codec})"
     try:
         srt = media.run(
@@ -237,4 +284,11 @@ def build_dialogue(subtitles: str | None, film_duration: float, film: str | Path
         log.warning("%s; going on without dialogue", exc)
         return Dialogue(source=None, lines=[])
     log.info("%s: %d lines", origin, len(lines))
-    return Dialogue(source=origin, lines=lines)
+    return Dialogue(source=origin, origin="stream", language=stream.language, lines=lines)
+
+
+def _ocr_dialogue(film: str | Path, stream: SubtitleStream, film_duration: float, workers: int) -> Dialogue:
+    read, language = ocr.read_stream(film, stream.index, stream.language, film_duration, workers)
+    lines = [dialogue_line(line.start, line.end, line.text) for line in read if line.start < film_duration]
+    source = f"{film} (subtitle stream {stream.index}, {stream.codec}, OCR {language})"
+    return Dialogue(source=source, origin="ocr", language=stream.language, lines=lines)

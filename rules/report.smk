@@ -21,10 +21,16 @@ rule report_assets:
             labels={"film": "{film}", "figure": "story anchors"},
         ),
         qc=report(
-            f"{RESULTS}/{{film}}/report/qc.tsv",
+            f"{RESULTS}/{{film}}/report/qc.html",
             caption="../report/qc.rst",
             category="{film}",
             labels={"film": "{film}", "figure": "QC"},
+        ),
+        trailer=report(
+            f"{RESULTS}/{{film}}/report/trailer.mp4",
+            caption="../report/trailer.rst",
+            category="{film}",
+            labels={"film": "{film}", "figure": "trailer"},
         ),
     log:
         "logs/report_assets/{film}.log",

@@ -1,4 +1,4 @@
-"""Snakemake script: contact sheet, anchors timeline and QC table for the report."""
+"""Snakemake script: contact sheet, anchors timeline, QC table and the trailer for the report."""
 
 from pathlib import Path
 
@@ -13,7 +13,8 @@ def main(sm):
     qc = models.load(QCReport, sm.input.qc)
     report.contact_sheet(Path(sm.input.trailer), manifest, Path(sm.output.sheet))
     report.anchors_svg(models.load(models.Structure, sm.input.structure), manifest, Path(sm.output.timeline))
-    report.qc_table(qc, Path(sm.output.qc))
+    report.qc_page(qc, Path(sm.output.qc))
+    report.preview(Path(sm.input.trailer), Path(sm.output.trailer))
 
 
 run_script(snakemake, main)  # noqa: F821 - injected by Snakemake

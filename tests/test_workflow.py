@@ -8,6 +8,8 @@ import os
 import re
 import shutil
 import subprocess
+import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -222,7 +224,68 @@ def test_film_sheet_builds_every_film_and_a_broken_one_fails_alone(tmp_path, dem
     for name in ("demo", "silent film"):
         sheet = report_image(html, f"results/{name}/report/contact_sheet.png")
         assert sheet.shape[0] >= 3 * 108 and sheet.shape[1] >= 8 * 192, (name, sheet.shape)
-        assert f"results/{name}/report/anchors.svg" in html and f"results/{name}/report/qc.tsv" in html
+        assert f"results/{name}/report/anchors.svg" in html and f"results/{name}/report/qc.html" in html
+    # ... and Chromium shows them: the figures in the page, the trailer as a download.
+    for name in ("demo", "silent film"):
+        seen = open_report(work / "report.html", name, tmp_path / "downloads" / name)
+        assert seen["figures"] == ["chosen shots per act", "QC", "story anchors", "trailer"], seen
+        assert seen["chosen shots per act"][0] >= 8 * 192 and seen["chosen shots per act"][1] >= 3 * 108, seen
+        assert seen["story anchors"][0] == 900, seen
+        assert "QC passed" in seen["QC"] and "true peak" in seen["QC"], seen
+        assert not seen["errors"], seen["errors"]
+        small, delivered = stream_durations(seen["trailer"]), stream_durations(work / f"trailers/{name}.mp4")
+        assert abs(small[0] - delivered[0]) <= 1 / float(delivered[2]) + 1e-3, (small, delivered)
+        assert ffprobe(seen["trailer"])["streams"][0]["height"] == 360
+
+
+def open_report(report: Path, film: str, downloads: Path) -> dict:
+    """What headless Chromium shows of `film` in the report: the figures listed under
+    Results, each image's decoded size, the QC page's text, the trailer as downloaded,
+    and the console's errors."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    downloads.mkdir(parents=True, exist_ok=True)
+    options = webdriver.ChromeOptions()
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,1000"):
+        options.add_argument(flag)
+    options.binary_location = shutil.which("chromium") or "chromium"
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    options.add_experimental_option("prefs", {"download.default_directory": str(downloads)})
+    browser = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "chromedriver"), options=options)
+    try:
+        browser.get(report.as_uri())
+        # The menu lists each film's category under Results (one category: "Results" opens it).
+        quoted = json.dumps(film)
+        for menu in (f"//*[not(self::td)][normalize-space(text())={quoted}]", "//*[normalize-space(text())='Results']"):
+            if entries := browser.find_elements(By.XPATH, menu):
+                entries[0].click()
+                break
+        rows = browser.find_elements(By.XPATH, f"//tr[td[1][normalize-space()={quoted}]]")
+        seen: dict = {"figures": [row.find_elements(By.TAG_NAME, "td")[1].text for row in rows]}
+        for figure in seen["figures"]:
+            row = f"//tr[td[1][normalize-space()={quoted}] and td[2][normalize-space()='{figure}']]"
+            browser.find_element(By.XPATH, f"{row}//a[@iconname='eye']").click()
+            if figure == "QC":
+                browser.switch_to.frame(browser.find_element(By.TAG_NAME, "iframe"))
+                seen[figure] = browser.find_element(By.TAG_NAME, "body").text
+                browser.switch_to.default_content()
+            elif figure == "trailer":
+                path = downloads / "trailer.mp4"
+                for _ in range(100):
+                    if path.is_file():
+                        break
+                    time.sleep(0.1)
+                seen[figure] = path
+            else:  # an image, decoded: the last in the page is the one shown
+                seen[figure] = browser.execute_script(
+                    "const i = [...document.querySelectorAll('img')].pop(); return [i.naturalWidth, i.naturalHeight]"
+                )
+        seen["errors"] = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+        return seen
+    finally:
+        browser.quit()
 
 
 def report_image(html: str, path: str):

@@ -35,9 +35,15 @@ fi
 # OCR of bitmap subtitle streams (PGS, DVD, DVB) in the dialogue rule, which every run has.
 command -v tesseract >/dev/null || missing+=(tesseract-ocr)
 ls /usr/share/tesseract-ocr/*/tessdata/eng.traineddata >/dev/null 2>&1 || missing+=(tesseract-ocr-eng)
-# The tests make DVD subtitles (VobSub) with spumux.
-if [ "$extras" = "[dev]" ] && ! command -v spumux >/dev/null; then
-  missing+=(dvdauthor)
+# The voice activity tests and benchmark speak with espeak-ng.
+if [ "$extras" = "[dev]" ] && ! command -v espeak-ng >/dev/null; then
+  missing+=(espeak-ng)
+fi
+# The tests make DVD subtitles (VobSub) with spumux, and open the report in Chromium.
+if [ "$extras" = "[dev]" ]; then
+  command -v spumux >/dev/null || missing+=(dvdauthor)
+  command -v chromium >/dev/null || missing+=(chromium)
+  command -v chromedriver >/dev/null || missing+=(chromium-driver)
 fi
 if $with_llama && ! { command -v cmake >/dev/null && command -v g++ >/dev/null; }; then
   missing+=(cmake g++)

@@ -1,8 +1,13 @@
 """Figures for `snakemake --report`: a contact sheet of the chosen shots per act, the
-story anchors on a timeline, and the QC table."""
+story anchors on a timeline, the QC table, and a small copy of the trailer.
+
+The report shows images, HTML and PDF in its page and offers anything else as a
+download, so the QC table is an HTML page. The trailer is a download: the report's page
+is a data URL, and Chromium shows none over 2 MB, which an embedded video would pass."""
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import av
@@ -117,7 +122,37 @@ def anchors_svg(structure: Structure, manifest: Manifest, out: Path, width: int 
     atomic.write_text(out, "\n".join(parts) + "\n")
 
 
-def qc_table(report: QCReport, out: Path) -> None:
-    lines = ["check\tvalue\texpected\tok"]
-    lines += [f"{c.name}\t{c.value}\t{c.expected}\t{'yes' if c.ok else 'NO'}" for c in report.checks]
-    atomic.write_text(out, "\n".join(lines) + "\n")
+PREVIEW_HEIGHT = 360  # lines: the report embeds the file, so a 96 s trailer stays ~3 MB
+PAGE = (
+    "<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title><style>"
+    "body{{font-family:sans-serif;margin:1em;background:#fff}} table{{border-collapse:collapse}}"
+    "td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left}} tr.failed{{background:#fdd}}"
+    "</style></head><body>{body}</body></html>\n"
+)
+
+
+def preview(trailer: Path, out: Path) -> None:
+    """The trailer at PREVIEW_HEIGHT lines (never larger than it is), for the report."""
+    with atomic.atomic_path(out, suffix=".mp4") as tmp:
+        media.run(
+            ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-y", "-i", str(trailer),
+             "-vf", f"scale=-2:'min({PREVIEW_HEIGHT},ih)'", "-c:v", "libx264", "-preset", "veryfast", "-crf", "28",
+             "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k", "-movflags", "+faststart", "-f", "mp4", str(tmp)],
+            trailer,
+            "making the report's copy of the trailer",
+        )  # fmt: skip
+
+
+def qc_page(report: QCReport, out: Path) -> None:
+    """The QC checks as a table; failed ones are marked."""
+    rows = "".join(
+        f"<tr class='{'passed' if c.ok else 'failed'}'><td>{html.escape(c.name)}</td>"
+        f"<td>{html.escape(str(c.value))}</td><td>{html.escape(c.expected)}</td><td>{'yes' if c.ok else 'NO'}</td></tr>"
+        for c in report.checks
+    )
+    verdict = "passed" if report.passed else "FAILED"
+    body = (
+        f"<p>QC {verdict}: {report.clips} clips, {report.duration:.2f} s.</p>"
+        f"<table><tr><th>check</th><th>value</th><th>expected</th><th>ok</th></tr>{rows}</table>"
+    )
+    atomic.write_text(out, PAGE.format(title="QC", body=body))

@@ -14,6 +14,7 @@ from cinecut import catalogue as cinecut_catalogue
 from cinecut import music as cinecut_music
 from cinecut import scenes as cinecut_scenes
 from cinecut import source as cinecut_source
+from cinecut import speech as cinecut_speech
 from cinecut import vision as cinecut_vision
 from cinecut import zones as cinecut_zones
 from cinecut.errors import CinecutError
@@ -180,6 +181,16 @@ def _zone_meaning():
 def get_zone_meaning(wildcards):
     """What compares clips with the zones: installing the embedding model reruns narrative."""
     return _zone_meaning()
+
+
+@functools.cache
+def _speech_model():
+    return cinecut_speech.backend_identity(config["speech"]["backend"])
+
+
+def get_speech_model(wildcards):
+    """The voice activity backend and its package's version: a new model reruns speech."""
+    return _speech_model()
 
 
 def get_structure_model(wildcards):

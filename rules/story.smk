@@ -34,6 +34,7 @@ rule narrative:
         analysis=f"{RESULTS}/{{film}}/analysis.json",
         scenedesc=f"{RESULTS}/{{film}}/{{film}}.scenedesc.msgpack",
         dialogue=f"{RESULTS}/{{film}}/dialogue.json",
+        speech=f"{RESULTS}/{{film}}/speech.json",
         structure=f"{RESULTS}/{{film}}/structure.json",
     output:
         f"{RESULTS}/{{film}}/narrative.json",
@@ -60,6 +61,7 @@ rule manifest:
         narrative=f"{RESULTS}/{{film}}/narrative.json",
         stamp=f"{RESULTS}/{{film}}/source.json",
         dialogue=f"{RESULTS}/{{film}}/dialogue.json",
+        speech=f"{RESULTS}/{{film}}/speech.json",
         music=f"{RESULTS}/{{film}}/music.json",
         bed=f"{RESULTS}/{{film}}/music.wav",
     output:

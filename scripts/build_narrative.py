@@ -18,6 +18,7 @@ def main(sm):
         models.load(models.Structure, sm.input.structure),
         get_vibe(sm.params.vibe),
         zones.open_meaning(sm.params.meaning),
+        heard=models.load(models.Speech, sm.input.speech),
     )
     models.save(narrative, sm.output[0])
 

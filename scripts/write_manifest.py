@@ -4,6 +4,7 @@ from cinecut import models, music
 from cinecut.manifest import plan_manifest
 from cinecut.placement import output_rate
 from cinecut.runner import run_script
+from cinecut.speech import story_lines
 from cinecut.vibes import get_vibe
 
 
@@ -20,7 +21,9 @@ def main(sm):
         music=models.load(music.MusicPlan, sm.input.music),
         music_file=sm.input.bed,
         snap=sm.params.snap,
-        lines=models.load(models.Dialogue, sm.input.dialogue).lines,
+        lines=story_lines(
+            models.load(models.Dialogue, sm.input.dialogue).lines, models.load(models.Speech, sm.input.speech)
+        ),
         voiceover=sm.params.voiceover,
     )
     models.save(manifest, sm.output[0])

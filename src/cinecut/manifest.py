@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from . import models
 from .models import Candidate, DialogueLine, Narrative, Stamp
 from .music import MusicPlan
+from .speech import PHRASE
 from .vibes import Vibe, target_length
 
 MANIFEST_VERSION = 1
@@ -221,12 +222,20 @@ def _length_range(seg: Segment, cand: Candidate | None) -> tuple[float, float]:
 def plan_voiceover(segments: list[Segment], lines: list[DialogueLine], count: int, before: float) -> list[VoiceLine]:
     """Up to `count` of the film's strongest lines spoken `before` the climax, in film order,
     over stretches of acts 1-2 where no clip speaks (picture-only clips, clips without a
-    line, the title card). Later lines would give the ending away."""
+    line, the title card). Later lines would give the ending away. A film without subtitle
+    lines gives phrases of speech it has (lines with `subtitled` False: PHRASE seconds
+    long), the loudest and clearest first."""
     heard = {s.dialogue for s in segments if s.kind == "clip" and s.film_audio and s.dialogue}
+    texts = any(ln.kind == "speech" and ln.subtitled for ln in lines)
+    shortest, longest = (0.8, 6.0) if texts else PHRASE
     pool = [
         ln
         for ln in lines
-        if ln.kind == "speech" and 0.8 <= ln.end - ln.start <= 6.0 and ln.text not in heard and ln.end <= before
+        if ln.kind == "speech"
+        and ln.subtitled == texts
+        and shortest <= ln.end - ln.start <= longest
+        and ln.text not in heard
+        and ln.end <= before
     ]  # a sound cue ("[explosion]") is no line to lay over the picture
     chosen = sorted(sorted(pool, key=lambda ln: (-ln.intensity, ln.start))[:count], key=lambda ln: ln.start)
     # Quiet stretches: runs of segments before the climax whose own sound carries no line.
@@ -308,6 +317,7 @@ def plan_manifest(
     # a later line): the set-up's and the escalation's first, up to twice their length; then
     # the climax's, only as far as its pace allows; then the first two acts' as far as they can.
     pace = GROWN_PACE * vibe.clip_seconds[2]
+    said = sorted(ln.end for ln in lines or [] if ln.kind == "speech")
     for grown, most in (
         ((0, 1), lambda c: 2 * (c.end - c.start)),
         ((2,), lambda c: pace),
@@ -319,10 +329,14 @@ def plan_manifest(
                     continue
                 length = cand.end - cand.start
                 high = min(cand.shot_end, cand.max_end if cand.max_end is not None else cand.shot_end)
-                grow = min(missing, max(most(cand) - length, 0.0), high - cand.shot_start - length)
+                # Its sound never grows back into the line before it.
+                low = cand.shot_start
+                if cand.film_audio:
+                    low = max([low] + [t for t in said if t <= cand.start + 1e-6])
+                grow = min(missing, max(most(cand) - length, 0.0), high - low - length)
                 if grow <= 0:
                     continue
-                start = max(cand.shot_start, min(cand.start - grow / 2, high - length - grow))
+                start = max(low, min(cand.start - grow / 2, high - length - grow))
                 end = min(high, start + length + grow)
                 missing -= (end - start) - length
                 acts[n][i] = cand.model_copy(update={"start": round(start, 4), "end": round(end, 4)})

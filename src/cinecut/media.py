@@ -7,8 +7,9 @@ import json
 import logging
 import re
 import subprocess
+import tempfile
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -263,6 +264,24 @@ def decode_audio(
         err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise CinecutError(path, f"decoding audio failed: {err[-1] if err else proc.returncode}")
     return np.frombuffer(proc.stdout, np.float32).reshape(-1, channels).copy()
+
+
+def stream_audio(path: str | Path, rate: int, block_seconds: float = 60.0, stream: int = 0) -> Iterator[np.ndarray]:
+    """The first audio stream, mono float32 at `rate`, in blocks of `block_seconds` (the
+    last one shorter) from one ffmpeg pipe: a whole film in bounded memory, no seeking."""
+    cmd = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-i", str(path), "-map", f"0:a:{stream}", "-vn"]
+    cmd += ["-ac", "1", "-ar", str(rate), "-f", "f32le", "-acodec", "pcm_f32le", "-"]
+    log.info("run: %s", " ".join(cmd))
+    block = max(int(block_seconds * rate), 1) * 4
+    with tempfile.TemporaryFile() as err, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err) as proc:
+        assert proc.stdout is not None
+        while data := proc.stdout.read(block):
+            yield np.frombuffer(data[: len(data) // 4 * 4], np.float32)
+        proc.wait()
+        if proc.returncode != 0:
+            err.seek(0)
+            lines = err.read().decode("utf-8", "replace").strip().splitlines()
+            raise CinecutError(path, f"decoding audio failed: {lines[-1] if lines else proc.returncode}")
 
 
 def input_seek(start: float, keyframes: Sequence[float] = ()) -> list[str]:

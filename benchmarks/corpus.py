@@ -1,6 +1,6 @@
 """Every real film of tests/media through the whole workflow, with the default config.
 
-    .venv/bin/python benchmarks/corpus.py [--size 1920x1080] [--films a.mkv,b.mp4]
+    .venv/bin/python benchmarks/corpus.py [--size 1920x1080] [--films a.mkv,b.mp4] [--keep DIR]
 
 One fresh copy of the workflow, a film sheet naming every film (no subtitles: what a
 user with a folder of films has), then `snakemake trailers/<film>.mp4` per film, one at
@@ -47,6 +47,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="1920x1080")
     parser.add_argument("--films", default="", help="comma-separated file names in tests/media (default: all)")
+    parser.add_argument("--keep", default="", help="run in this folder and keep it (to look at the contact sheets)")
     args = parser.parse_args()
     width, height = map(int, args.size.split("x"))
     films = sorted(p for p in MEDIA.iterdir() if p.suffix in FILMS)
@@ -54,7 +55,7 @@ def main() -> None:
         films = [MEDIA / name for name in args.films.split(",")]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        work = copy_workflow(Path(tmp) / "w")
+        work = copy_workflow(Path(args.keep or tmp) / "w")
         config = yaml.safe_load((work / "config.yaml").read_text())
         config["trailer"].update(width=width, height=height)
         config["sheet"] = "films.tsv"

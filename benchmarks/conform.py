@@ -27,7 +27,7 @@ from pathlib import Path
 import psutil
 from common import SNAKEMAKE, demo_arguments, demo_workflow, timed, write_section
 
-from cinecut import models, music, placement
+from cinecut import models, placement
 from cinecut.manifest import plan_manifest
 from cinecut.vibes import VIBES
 
@@ -35,11 +35,9 @@ PRESET = "fast"
 CHILD = """
 import json, sys
 from fractions import Fraction
-from pathlib import Path
 from cinecut import conform, models
-from cinecut.manifest import Manifest
 a = json.loads(sys.argv[1])
-manifest = Manifest.model_validate_json(Path(a["manifest"]).read_text())
+manifest = models.load(models.Manifest, a["manifest"])
 stamp = models.load(models.Stamp, a["stamp"]).model_copy(update={"film": a["film"]})
 conform.render(manifest, stamp, a["out"], a["width"], a["height"], Fraction(a["fps"]), preset=a["preset"],
                stems_dir=a["stems"], cache_dir=a["cache"], threads=a["threads"])
@@ -85,7 +83,7 @@ def main() -> None:
         stamp = models.load(models.Stamp, res / "source.json").model_copy(
             update={"film": str(work / "resources/demo/demo.mp4")}
         )
-        bed = models.load(music.MusicPlan, res / "music.json")
+        bed = models.load(models.MusicPlan, res / "music.json")
         lines = models.load(models.Dialogue, res / "dialogue.json").lines
         fps = placement.output_rate(stamp, 0)
         cases = [(lengths[0], t) for t in args.transitions.split(",")] + [(n, "cuts") for n in lengths[1:]]

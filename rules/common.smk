@@ -90,7 +90,7 @@ def get_subtitles(wildcards):
     return {"subtitles": subtitles} if subtitles else {}
 
 
-def get_vibe(wildcards):
+def get_vibe_name(wildcards):
     return FILMS[wildcards.film].vibe
 
 

@@ -40,7 +40,7 @@ rule music:
         mem_mb=1000,
         runtime=10,
     params:
-        vibe=get_vibe,
+        vibe=get_vibe_name,
         length=get_length,
         folder=config["music"]["folder"],
     script:

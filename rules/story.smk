@@ -50,7 +50,7 @@ rule narrative:
         mem_mb=1000,
         runtime=10,
     params:
-        vibe=get_vibe,
+        vibe=get_vibe_name,
         meaning=get_zone_meaning,
     script:
         "../scripts/build_narrative.py"
@@ -78,7 +78,7 @@ rule manifest:
         mem_mb=500,
         runtime=5,
     params:
-        vibe=get_vibe,
+        vibe=get_vibe_name,
         title=get_title,
         tagline=get_tagline,
         length=get_length,

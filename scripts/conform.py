@@ -3,12 +3,11 @@
 from pathlib import Path
 
 from cinecut import conform, models, placement
-from cinecut.manifest import load_manifest
 from cinecut.runner import run_script
 
 
 def main(sm):
-    manifest = load_manifest(sm.input.manifest)
+    manifest = models.load(models.Manifest, sm.input.manifest)
     stamp = models.load(models.Stamp, sm.input.stamp)
     conform.check_against_film(manifest, stamp, sm.input.manifest)
     fps = placement.output_rate(stamp, sm.params.fps)

@@ -1,7 +1,6 @@
 """Snakemake script: TRAILER_MANIFEST.json -> timeline/{film}.otio, .edl, .xml, .cube."""
 
 from cinecut import grade, models, timeline
-from cinecut.manifest import load_manifest
 from cinecut.placement import output_rate
 from cinecut.runner import run_script
 from cinecut.vibes import get_vibe
@@ -9,7 +8,7 @@ from cinecut.vibes import get_vibe
 
 def main(sm):
     stamp = models.load(models.Stamp, sm.input.stamp)
-    manifest = load_manifest(sm.input.manifest)
+    manifest = models.load(models.Manifest, sm.input.manifest)
     cut = timeline.build_timeline(manifest, stamp, sm.params.film, output_rate(stamp, sm.params.fps))
     timeline.write_timeline(cut, sm.output.otio, sm.output.edl, sm.output.xml)
     vibe = get_vibe(manifest.vibe)

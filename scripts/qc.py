@@ -5,7 +5,6 @@ from pathlib import Path
 
 from cinecut import models
 from cinecut.errors import CinecutError
-from cinecut.manifest import load_manifest
 from cinecut.placement import output_size
 from cinecut.qc import measure
 from cinecut.runner import run_script
@@ -13,7 +12,7 @@ from cinecut.vibes import get_vibe
 
 
 def main(sm):
-    manifest = load_manifest(sm.input.manifest)
+    manifest = models.load(models.Manifest, sm.input.manifest)
     stamp = models.load(models.Stamp, sm.input.stamp)
     target = get_vibe(manifest.vibe).loudness
     width, height = output_size(stamp, sm.params.width, sm.params.height)

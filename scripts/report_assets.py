@@ -3,14 +3,12 @@
 from pathlib import Path
 
 from cinecut import models, report
-from cinecut.manifest import load_manifest
-from cinecut.qc import QCReport
 from cinecut.runner import run_script
 
 
 def main(sm):
-    manifest = load_manifest(sm.input.manifest)
-    qc = models.load(QCReport, sm.input.qc)
+    manifest = models.load(models.Manifest, sm.input.manifest)
+    qc = models.load(models.QCReport, sm.input.qc)
     report.contact_sheet(Path(sm.input.trailer), manifest, Path(sm.output.sheet))
     report.anchors_svg(models.load(models.Structure, sm.input.structure), manifest, Path(sm.output.timeline))
     report.qc_page(qc, Path(sm.output.qc))

@@ -1,6 +1,6 @@
 """Snakemake script: choose the cut -> TRAILER_MANIFEST.json."""
 
-from cinecut import models, music
+from cinecut import models
 from cinecut.manifest import plan_manifest
 from cinecut.placement import output_rate
 from cinecut.runner import run_script
@@ -18,7 +18,7 @@ def main(sm):
         sm.params.tagline,
         sm.params.length,
         fps=output_rate(stamp, sm.params.fps),
-        music=models.load(music.MusicPlan, sm.input.music),
+        music=models.load(models.MusicPlan, sm.input.music),
         music_file=sm.input.bed,
         snap=sm.params.snap,
         lines=story_lines(

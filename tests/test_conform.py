@@ -11,7 +11,7 @@ import pytest
 from conftest import stream_durations
 
 from cinecut import conform
-from cinecut.manifest import Manifest, Segment
+from cinecut.models import Manifest, Segment
 from cinecut.source import make_stamp
 
 W, H, FPS = 320, 180, 24

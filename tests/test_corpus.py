@@ -87,8 +87,8 @@ def faded(tmp_path_factory):
     film = make_faded_film(folder / "apollo_faded.mp4")
     stamp = make_stamp(str(film))
     analysis = analyse(stamp, folder / "keyframes")
-    desc = scenes.SceneDescFile(
-        schema_version=scenes.SCENEDESC_VERSION, fingerprint=stamp.fingerprint, backend="heuristic", model="",
+    desc = models.SceneDescFile(
+        schema_version=models.SceneDescFile.VERSION, fingerprint=stamp.fingerprint, backend="heuristic", model="",
         prompt_hash="x", frames=[scenes.describe_heuristic(kf) for kf in analysis.keyframes],
     )  # fmt: skip
     return film, stamp, analysis, desc, blackdetect(film)
@@ -126,7 +126,8 @@ def test_no_clip_shows_a_fade(faded, vibe):
 def test_a_clip_ending_at_the_end_of_the_picture_stays_inside_it_on_whole_frames():
     """The .mkv's last shot ends at 41.666 s and its line with it: rounding the clip up to
     whole frames to keep the line took it to 41.675 s, past the picture (a frozen frame)."""
-    from cinecut.manifest import Segment, snap_to_beats
+    from cinecut.manifest import snap_to_beats
+    from cinecut.models import Segment
 
     clip = Segment(kind="clip", act=3, source_in=40.8, source_out=41.666)
     (out,), _ = snap_to_beats([clip], [(41.666 - 40.8, 41.666 - 40.8)], [], Fraction(24))

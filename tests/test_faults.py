@@ -398,8 +398,8 @@ def test_every_kind_of_result_has_a_reader_that_finds_damage(tmp_path):
             colourfulness=0.4, hue=30.0, motion=0.01, faces=0, face_area=0.0,
         )
     )  # fmt: skip
-    desc = scenes.SceneDescFile(
-        schema_version=scenes.SCENEDESC_VERSION, fingerprint="1:2", backend="heuristic", model="", prompt_hash="x",
+    desc = models.SceneDescFile(
+        schema_version=models.SceneDescFile.VERSION, fingerprint="1:2", backend="heuristic", model="", prompt_hash="x",
         frames=[frame],
     )  # fmt: skip
     scenes.save(desc, made[".msgpack"])

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from conftest import ffprobe, stream_durations
 
-from cinecut import conform, music, placement, qc
-from cinecut.manifest import Manifest, MusicCue, Segment, VoiceLine
+from cinecut import conform, models, music, placement, qc
+from cinecut.models import Manifest, MusicCue, Segment, VoiceLine
 from cinecut.source import make_stamp
 from cinecut.vibes import get_vibe
 
@@ -52,7 +52,7 @@ def make_film(path: Path, rate: str, pix_fmt: str, channels: int, vfr: bool, bla
     return path
 
 
-def plan(film: Path, bed: Path, bed_plan: music.MusicPlan, voice: bool) -> Manifest:
+def plan(film: Path, bed: Path, bed_plan: models.MusicPlan, voice: bool) -> Manifest:
     segments = [
         Segment(kind="title", duration=1.5, text="MATRIX", transition="fade_black"),
         Segment(kind="clip", act=1, source_in=1.0, source_out=3.0, dialogue="hello", transition="fade_black"),

@@ -12,10 +12,10 @@ from conftest import record_case
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cinecut import scenes
+from cinecut import models, scenes
 from cinecut.errors import CinecutError
 from cinecut.journal import Journal
-from cinecut.manifest import load_manifest
+from cinecut.models import Manifest
 from cinecut.subtitles import parse_subtitles
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -79,7 +79,7 @@ def test_subtitle_parser_reads_or_names_the_file(data, suffix):
 def test_manifest_loader_reads_or_names_the_file(data):
     path = _file(data, ".json")
     try:
-        load_manifest(path)
+        models.load(Manifest, path)
     except CinecutError as exc:
         assert str(path) in str(exc)
     finally:
@@ -109,7 +109,7 @@ def test_msgpack_loaders_treat_junk_as_a_miss(data):
 
 WORDS = st.text(min_size=1, max_size=40)
 FRAMES = st.builds(
-    scenes.SceneDescription,
+    models.SceneDescription,
     visual_content=WORDS,
     mood=WORDS,
     action=WORDS,
@@ -127,8 +127,8 @@ FRAMES = st.builds(
     seconds=st.floats(0, 1e4),
 )
 SCENEDESCS = st.builds(
-    scenes.SceneDescFile,
-    schema_version=st.just(scenes.SCENEDESC_VERSION),
+    models.SceneDescFile,
+    schema_version=st.just(models.SceneDescFile.VERSION),
     fingerprint=st.text(max_size=30),
     backend=st.sampled_from(["heuristic", "llama_cpp", "openai"]),
     model=st.text(max_size=30),
@@ -152,7 +152,7 @@ def test_a_saved_scene_description_loads_back_equal_and_a_damaged_copy_is_a_miss
         assert scenes.load(path) is None
         path.write_bytes(whole + pad)
         assert scenes.load(path) is None
-        path.write_bytes(msgpack.packb({**desc.model_dump(), "schema_version": scenes.SCENEDESC_VERSION + 1}))
+        path.write_bytes(msgpack.packb({**desc.model_dump(), "schema_version": models.SceneDescFile.VERSION + 1}))
         assert scenes.load(path) is None, "another schema version is a miss"
     finally:
         path.unlink()

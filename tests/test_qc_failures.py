@@ -17,9 +17,9 @@ from conftest import ffprobe
 
 from cinecut import models
 from cinecut import qc as qc_module
-from cinecut.manifest import Manifest, load_manifest
+from cinecut.models import Manifest, QCReport
 from cinecut.placement import PEAK_LIMIT, Placement, place_segments
-from cinecut.qc import QCReport, film_is_still, match_offset, measure, without_other_stems
+from cinecut.qc import film_is_still, match_offset, measure, without_other_stems
 from cinecut.vibes import get_vibe
 
 STEMS = ("dialogue", "voiceover", "music", "sfx")
@@ -71,7 +71,7 @@ def film_frames_once(demo_build):
 @pytest.fixture(scope="module")
 def demo(demo_build, film_frames_once) -> Demo:
     res = demo_build / "results/demo"
-    manifest = load_manifest(res / "TRAILER_MANIFEST.json")
+    manifest = models.load(Manifest, res / "TRAILER_MANIFEST.json")
     # The manifest names the film relative to the workflow; QC reads it from anywhere.
     manifest = manifest.model_copy(update={"film": str(demo_build / manifest.film)})
     info = ffprobe(demo_build / "trailer.mp4")

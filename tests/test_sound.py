@@ -13,9 +13,8 @@ import soundfile
 import yaml
 from conftest import clone_build, snakemake
 
-from cinecut import media, music, qc, sound
-from cinecut.manifest import Manifest, Segment, load_manifest
-from cinecut.models import Narrative, Stamp, Structure
+from cinecut import media, models, music, qc, sound
+from cinecut.models import Manifest, Narrative, Segment, Stamp, Structure
 from cinecut.placement import fit_transitions, place_segments
 from cinecut.vibes import get_vibe
 
@@ -68,8 +67,8 @@ def test_cuts_fall_on_the_beats_of_a_click_track(demo_build, tmp_path):
     (work / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     snakemake(work, "trailer.mp4")
     film = "demo"
-    manifest = load_manifest(work / f"results/{film}/TRAILER_MANIFEST.json")
-    plan = music.MusicPlan.model_validate_json((work / f"results/{film}/music.json").read_text())
+    manifest = models.load(Manifest, work / f"results/{film}/TRAILER_MANIFEST.json")
+    plan = models.MusicPlan.model_validate_json((work / f"results/{film}/music.json").read_text())
     assert manifest.music is not None and manifest.music.source.endswith("click.wav")
     assert abs(manifest.music.bpm - 100) < 1
     beats = np.array([t - plan.offset for t in truth if t >= plan.offset])  # the clicks, in trailer time
@@ -128,7 +127,7 @@ def test_demo_music_is_ducked_under_dialogue_and_voiceover(demo_build):
     import pyloudnorm
 
     film = demo_build / "results/demo"
-    manifest = load_manifest(film / "TRAILER_MANIFEST.json")
+    manifest = models.load(Manifest, film / "TRAILER_MANIFEST.json")
     stamp = Stamp.model_validate_json((film / "source.json").read_text())
     ducked, rate = soundfile.read(film / "stems/music.wav", dtype="float32")
     assert rate == RATE
@@ -156,7 +155,7 @@ def test_demo_music_is_ducked_under_dialogue_and_voiceover(demo_build):
 
 def test_demo_voiceover_and_effects(demo_build):
     film = demo_build / "results/demo"
-    manifest = load_manifest(film / "TRAILER_MANIFEST.json")
+    manifest = models.load(Manifest, film / "TRAILER_MANIFEST.json")
     structure = Structure.model_validate_json((film / "structure.json").read_text())
     lines = {ln["text"]: ln for ln in json.loads((film / "dialogue.json").read_text())["lines"]}
     spoken = {s.dialogue for s in manifest.segments if s.kind == "clip" and s.film_audio}

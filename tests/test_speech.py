@@ -155,8 +155,8 @@ def planned(tmp_path_factory):
     for film in (WHITEHOUSE, APOLLO):
         stamp = make_stamp(str(film))
         analysis = analyse(stamp, tmp_path_factory.mktemp(film.stem[:10]) / "keyframes")
-        desc = scenes.SceneDescFile(
-            schema_version=scenes.SCENEDESC_VERSION, fingerprint=stamp.fingerprint, backend="heuristic", model="",
+        desc = models.SceneDescFile(
+            schema_version=models.SceneDescFile.VERSION, fingerprint=stamp.fingerprint, backend="heuristic", model="",
             prompt_hash="x", frames=[scenes.describe_heuristic(kf) for kf in analysis.keyframes],
         )  # fmt: skip
         out[film.name] = (stamp, analysis, desc, speech.find_speech(stamp, speech.Settings()))
@@ -208,7 +208,7 @@ def test_the_workflow_keeps_speech_whole_in_the_manifest(whitehouse_build):
     res = work / "results" / WHITEHOUSE.stem
     heard_ = models.load(models.Speech, res / "speech.json")
     manifest = json.loads((work / target).read_text())
-    from cinecut.manifest import Manifest
+    from cinecut.models import Manifest
 
     spans = [(r.start, r.end) for r in heard_.regions]
     assert spans and heard_.backend.startswith("silero")

@@ -73,7 +73,7 @@ def synthetic_film(duration, escalation, climax, resolution, shot=4.0):
             )  # fmt: skip
         )
         frames.append(
-            scenes.SceneDescription(
+            models.SceneDescription(
                 time=mid,
                 image=f"kf{i:05d}.jpg",
                 visual_content=f"a {act} scene by the sea",
@@ -93,8 +93,8 @@ def synthetic_film(duration, escalation, climax, resolution, shot=4.0):
         film="synthetic", fingerprint="1:2", duration=duration, fps="24", frames=int(duration * 24),
         shots=shots, keyframes=keyframes,
     )  # fmt: skip
-    desc = scenes.SceneDescFile(
-        schema_version=scenes.SCENEDESC_VERSION, fingerprint="1:2", backend="heuristic", model="",
+    desc = models.SceneDescFile(
+        schema_version=models.SceneDescFile.VERSION, fingerprint="1:2", backend="heuristic", model="",
         prompt_hash="x", frames=frames,
     )  # fmt: skip
     return analysis, desc, models.Dialogue(source="synthetic.srt", lines=lines)
@@ -324,7 +324,7 @@ def levels_film(levels, shot=3.0, keyframes_per_shot=1, lines=()):
                 )
             )  # fmt: skip
             frames.append(
-                scenes.SceneDescription(
+                models.SceneDescription(
                     time=at, image=f"kf{n:05d}.jpg", visual_content=f"a scene at {at:.0f} s", mood="restless",
                     action="people move", setting="a street", shot_scale="wide", people=0, intensity=level,
                     backend="heuristic",
@@ -335,8 +335,8 @@ def levels_film(levels, shot=3.0, keyframes_per_shot=1, lines=()):
         film="levels", fingerprint="1:2", duration=duration, fps="24", frames=int(duration * 24), shots=shots,
         keyframes=keyframes,
     )  # fmt: skip
-    desc = scenes.SceneDescFile(
-        schema_version=scenes.SCENEDESC_VERSION, fingerprint="1:2", backend="heuristic", model="", prompt_hash="x",
+    desc = models.SceneDescFile(
+        schema_version=models.SceneDescFile.VERSION, fingerprint="1:2", backend="heuristic", model="", prompt_hash="x",
         frames=frames,
     )  # fmt: skip
     return analysis, desc, models.Dialogue(source=None, lines=list(lines))

@@ -95,8 +95,7 @@ RATES = ["12", "15", "18", "24000/1001", "24", "25", "30000/1001", "30", "48", "
 def _cut_at(film_fps: str, trailer: Fraction | None = None):
     """A small cut of a 5-minute film: title, clips (one dissolve), a black beat; lengths
     that fall between frames at most rates."""
-    from cinecut.manifest import Manifest, Segment
-    from cinecut.models import Stamp
+    from cinecut.models import Manifest, Segment, Stamp
     from cinecut.placement import output_rate
 
     stamp = Stamp(film="/films/f.mkv", mtime_ns=1, size=2, duration=300.0, width=640, height=360, fps=film_fps,

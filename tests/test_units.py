@@ -13,10 +13,10 @@ import cv2
 import msgpack
 import pytest
 
-from cinecut import analysis, scenes, source
+from cinecut import analysis, models, scenes, source
 from cinecut.errors import CinecutError
-from cinecut.manifest import Manifest, Segment, load_manifest
 from cinecut.media import AUDIO_RATE
+from cinecut.models import Manifest, Segment
 from cinecut.placement import place_segments
 from cinecut.source import MISSING, signature
 from cinecut.subtitles import build_dialogue, label_emotion, parse_subtitles
@@ -122,8 +122,8 @@ def test_unparsable_subtitles_raise_a_named_error(tmp_path, content):
     assert str(path) in str(err.value)
 
 
-def _desc(**kw) -> scenes.SceneDescFile:
-    frame = scenes.SceneDescription(
+def _desc(**kw) -> models.SceneDescFile:
+    frame = models.SceneDescription(
         time=1.0,
         image="kf00000.jpg",
         visual_content="x",
@@ -136,14 +136,14 @@ def _desc(**kw) -> scenes.SceneDescFile:
         backend="heuristic",
     )
     base = dict(
-        schema_version=scenes.SCENEDESC_VERSION,
+        schema_version=models.SceneDescFile.VERSION,
         fingerprint="1:2",
         backend="heuristic",
         model="",
         prompt_hash="abc",
         frames=[frame],
     )
-    return scenes.SceneDescFile(**{**base, **kw})
+    return models.SceneDescFile(**{**base, **kw})
 
 
 def test_scenedesc_round_trip_and_junk_is_a_miss(tmp_path):
@@ -200,14 +200,14 @@ def test_invalid_manifest_edit_names_the_segment_and_field(tmp_path):
     clip = {"kind": "clip", "act": 1, "source_in": 3.0, "source_out": 5.0}
     path.write_text(json.dumps(_manifest([clip, {**clip, "source_in": "soon"}])))
     with pytest.raises(CinecutError) as err:
-        load_manifest(path)
+        models.load(Manifest, path)
     assert "segments.1.source_in" in str(err.value) and str(path) in str(err.value)
     path.write_text(json.dumps(_manifest([clip, {**clip, "source_out": 3.2}])))
     with pytest.raises(CinecutError, match="segments.1"):
-        load_manifest(path)
+        models.load(Manifest, path)
     path.write_text("{ not json")
     with pytest.raises(CinecutError, match="invalid Manifest"):
-        load_manifest(path)
+        models.load(Manifest, path)
 
 
 @pytest.mark.parametrize("fps", [Fraction(24000, 1001), Fraction(30000, 1001), Fraction(25), Fraction(60)])
@@ -295,8 +295,7 @@ def test_pieces_tile_the_timeline_and_share_keys_only_when_equal(tmp_path):
 
 
 def test_qc_report_of_a_silent_trailer_reads_back(tmp_path):
-    from cinecut import models
-    from cinecut.qc import Check, QCReport
+    from cinecut.models import Check, QCReport
 
     checks = [Check(name="true peak (dBTP)", value=float("-inf"), expected="<= -1", ok=True)]
     report = QCReport(trailer="t.mp4", passed=True, duration=1.0, clips=1, checks=checks)

@@ -118,7 +118,7 @@ def test_the_grammars_number_ranges_admit_exactly_their_numbers():
             admitted = {n for n in range(0, 1200) if pattern.fullmatch(str(n))}
             assert admitted == set(range(low, high + 1)), (low, high, alternatives)
             assert not any(pattern.fullmatch(f"0{n}") for n in range(low, high + 1))
-    grammar = llm.json_grammar(scenes.VisionAnswer.model_json_schema())
+    grammar = llm.json_grammar(models.VisionAnswer.model_json_schema())
     assert 'people ::= ([0-9] | [1-9] [0-9] | "1" "0" "0") space' in grammar, grammar
 
 
@@ -299,7 +299,7 @@ def test_journal_keeps_whole_records_and_drops_a_torn_tail(tmp_path):
     assert Journal(path, identity).records == {}, "and it was replaced"
 
 
-JOURNAL_FRAME = scenes.SceneDescription(
+JOURNAL_FRAME = models.SceneDescription(
     time=1.0, image="kf.jpg", visual_content="a man in a dark room", mood="tense", action="waits",
     setting="room", shot_scale="medium", people=1, intensity=0.5, backend="llama_cpp", raw="x" * 600,
 )  # fmt: skip

@@ -22,7 +22,7 @@ from conftest import (
     stream_durations,
 )
 
-from cinecut.manifest import Manifest
+from cinecut.models import Manifest
 from cinecut.placement import place_segments
 
 DOWNSTREAM_OF_FILM = {

@@ -10,8 +10,7 @@ import json
 import re
 from pathlib import Path
 
-from cinecut.manifest import Manifest
-from cinecut.scenes import SceneDescFile
+from cinecut.models import Manifest, SceneDescFile
 from cinecut.vibes import VIBES
 
 SCHEMAS = {"manifest.schema.json": Manifest, "scenedesc.schema.json": SceneDescFile}

@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from . import llm
 from .llm import InvalidAnswer
-from .models import Analysis, Dialogue, Structure
-from .scenes import SceneDescFile, prompt_hash
+from .models import Analysis, Dialogue, SceneDescFile, Structure
+from .scenes import prompt_hash
 from .story import heuristic_structure, hold_shares, shot_intensity
 
 log = logging.getLogger(__name__)

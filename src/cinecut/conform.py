@@ -19,9 +19,8 @@ import numpy as np
 
 from . import atomic, grade, media, segments, sound
 from .errors import CinecutError
-from .manifest import Manifest
 from .media import AUDIO_RATE
-from .models import Stamp
+from .models import Manifest, Stamp
 from .placement import PEAK_LIMIT, Placement, fit_transitions, place_segments
 from .vibes import get_vibe
 

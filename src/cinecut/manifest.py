@@ -1,8 +1,8 @@
-"""TRAILER_MANIFEST.json: the editable cut plan, and how it is chosen from the narrative.
+"""TRAILER_MANIFEST.json: how the editable cut plan is chosen from the narrative.
 
 A person may edit the manifest by hand (drop, reorder, retime clips, change titles);
-conform renders exactly what it says. `load_manifest` names the field and the
-segment of an invalid edit.
+conform renders exactly what it says. The format is cinecut.models.Manifest, read with
+`models.load(Manifest, path)`, which names the field and the segment of an invalid edit.
 """
 
 from __future__ import annotations
@@ -10,115 +10,29 @@ from __future__ import annotations
 import bisect
 import math
 from fractions import Fraction
-from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from . import models
-from .models import Candidate, DialogueLine, Narrative, Stamp
-from .music import MusicPlan
+from .models import (
+    MIN_CLIP,
+    Candidate,
+    DialogueLine,
+    Manifest,
+    MusicCue,
+    MusicPlan,
+    Narrative,
+    Segment,
+    Stamp,
+    VoiceLine,
+)
 from .speech import PHRASE
 from .vibes import Vibe, target_length
 
-MANIFEST_VERSION = 1
 TITLE_SECONDS = 3.0
 END_CARD_SECONDS = 4.0
 SILENCE_SECONDS = 1.0
-TRANSITION_SECONDS = 0.5
 BUTTON_MAX = 3.5  # seconds: the closing button is a sting, not a scene
 CARDS_SHARE = 0.15  # the title and closing cards together take at most this share of a trailer
 CARD_FLOOR = {"title": 1.0, "end": 1.2, "black": 0.4}  # seconds: the shortest a card may become
 GROWN_PACE = 1.5  # climax clip lengths: a short film's act 3 clips grow to at most this many
-
-
-class Segment(BaseModel):
-    """One piece of the trailer: a clip of the film, a title card, or a silent black beat."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    kind: Literal["clip", "title", "black"]
-    act: int | None = Field(default=None, ge=1, le=3)
-    source_in: float | None = Field(default=None, ge=0)
-    source_out: float | None = Field(default=None, ge=0)
-    duration: float | None = Field(default=None, gt=0)
-    text: str | None = None
-    zone: str | None = None
-    beat: str | None = None
-    score: float | None = None
-    dialogue: str | None = None
-    film_audio: bool = True  # play the clip's own sound (False: picture only)
-    # How this segment begins, coming from the previous one: a hard cut, a dissolve
-    # (both clips overlap, using film beyond their in/out points as handles), or a dip
-    # through black or white (the previous segment fades out, this one fades in).
-    transition: Literal["cut", "dissolve", "fade_black", "fade_white"] = "cut"
-    transition_seconds: float = Field(default=TRANSITION_SECONDS, gt=0, le=3)
-    reasons: list[str] = []
-
-    @model_validator(mode="after")
-    def _complete(self) -> Segment:
-        if self.kind == "clip":
-            if self.source_in is None or self.source_out is None:
-                raise ValueError("a clip needs source_in and source_out")
-            if self.source_out - self.source_in < 0.5:
-                raise ValueError("a clip must be at least 0.5 s long (source_out - source_in)")
-        else:
-            if self.duration is None:
-                raise ValueError(f"a {self.kind} segment needs a duration")
-            if self.kind == "title" and not (self.text or "").strip():
-                raise ValueError("a title segment needs text")
-        return self
-
-    @property
-    def length(self) -> float:
-        if self.kind == "clip":
-            return float(self.source_out) - float(self.source_in)  # type: ignore[arg-type]
-        return float(self.duration)  # type: ignore[arg-type]
-
-
-class MusicCue(BaseModel):
-    """The music bed under the whole trailer, and its beats on the trailer timeline."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    file: str  # the bed as conform plays it from the trailer's first frame (music.wav)
-    source: str  # the library track it was cut from, or "synthesised"
-    bpm: float
-    beats: list[float]
-    snapped: str = ""  # how many cuts the plan put on a beat
-
-
-class VoiceLine(BaseModel):
-    """A line of the film's dialogue heard over other pictures (voice-over)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    text: str
-    source_in: float = Field(ge=0)
-    source_out: float = Field(ge=0)
-    at: float = Field(ge=0)  # where it starts on the trailer timeline, seconds
-
-    @model_validator(mode="after")
-    def _ordered(self) -> VoiceLine:
-        if self.source_out <= self.source_in:
-            raise ValueError("source_out must be after source_in")
-        return self
-
-
-class Manifest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    schema_version: int = MANIFEST_VERSION
-    film: str
-    fingerprint: str
-    title: str
-    tagline: str = ""
-    vibe: str
-    target_seconds: float
-    backends: dict[str, str] = {}  # which backend produced the descriptions and the anchors
-    segments: list[Segment] = Field(min_length=1)
-    music: MusicCue | None = None
-    voiceover: list[VoiceLine] = []
 
 
 def _piece(c: Candidate) -> tuple[int, float]:
@@ -172,7 +86,6 @@ def card_seconds(target: float) -> tuple[float, float, float]:
 
 # How long a card may become when its end moves onto a beat, relative to its planned length.
 CARD_RANGE = {"title": (0.7, 1.6), "black": (0.5, 1.5)}
-MIN_CLIP = 0.5
 
 
 def _with_frames(seg: Segment, frames: int, fps: Fraction) -> Segment:
@@ -432,7 +345,3 @@ def plan_manifest(
         music=cue,
         voiceover=voice,
     )
-
-
-def load_manifest(path: str | Path) -> Manifest:
-    return models.load(Manifest, path)

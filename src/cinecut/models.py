@@ -1,25 +1,44 @@
-"""Typed artefacts that cross rule boundaries. Each file format has a schema version."""
+"""Typed artefacts that cross rule boundaries: every file format of the workflow, and the
+one way to read and write them.
+
+Each file format declares its schema version once, as the class attribute `VERSION`, and
+writes it into every file as `schema_version`. The JSON formats (`Artefact` and its
+subclasses; `TRAILER_MANIFEST.json` is `Manifest`) are read with `load` and written with
+`save`. The scene descriptions (`SceneDescFile`) are msgpack, read and written by
+cinecut.scenes, which also tells a damaged file from a healthy one.
+
+Processing modules import the formats from here, never from each other.
+"""
 
 from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import atomic
 from .errors import CinecutError
 
-SCHEMA_VERSION = 1
-
 Zone = Literal["BEGINNING", "ESCALATION", "CLIMAX"]
+MIN_CLIP = 0.5  # seconds: the shortest clip a trailer may hold (a candidate, a manifest clip)
+TRANSITION_SECONDS = 0.5  # a manifest transition's default length
 
 
 class Artefact(BaseModel):
+    """A JSON file format, or a part of one (which also carries a schema_version)."""
+
     # Silence measures -inf (LUFS, dBTP): written as -Infinity, which reads back.
     model_config = ConfigDict(extra="forbid", ser_json_inf_nan="constants")
-    schema_version: int = SCHEMA_VERSION
+    VERSION: ClassVar[int] = 1  # the format's schema version; a format that changes it redeclares both
+    schema_version: int = VERSION
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if cls.model_fields["schema_version"].default != cls.VERSION:
+            raise TypeError(f"{cls.__name__}: schema_version's default must be its VERSION ({cls.VERSION})")
 
 
 class Stamp(Artefact):
@@ -173,7 +192,7 @@ class Candidate(Artefact):
 
 
 class Narrative(Artefact):
-    vibe: str
+    vibe: str  # written, not read; kept so that narrative.json files (extra="forbid") still load
     backends: dict[str, str]  # which backend produced what, e.g. {"vision": "heuristic"}
     structure: Structure
     candidates: list[Candidate]
@@ -197,6 +216,218 @@ class Speech(Artefact):
     note: str = ""  # why there are no regions (no sound, the backend failed), in words
     duration: float  # seconds of sound listened to
     regions: list[SpeechRegion]
+
+
+# Scene descriptions: `<film>.scenedesc.msgpack` (layout: cinecut.scenes).
+
+ShotScale = Literal["wide", "medium", "close-up"]
+
+
+class VisionAnswer(BaseModel):
+    """What a vision model is asked for; its JSON Schema constrains the model's output."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    visual_content: str = Field(min_length=1, max_length=200, description="what is seen, one sentence")
+    mood: str = Field(min_length=1, max_length=40, description="the mood in one to three words")
+    action: str = Field(min_length=1, max_length=120, description="what happens")
+    setting: str = Field(min_length=1, max_length=80, description="where it happens")
+    shot_scale: ShotScale
+    people: int = Field(ge=0, le=100, description="number of people visible")
+    intensity: float = Field(ge=0, le=1, description="how dramatic, 0 calm to 1 most intense")
+
+    @field_validator("shot_scale", mode="before")
+    @classmethod
+    def _scale_words(cls, value: Any) -> Any:
+        """Models write "Close up", "closeup": all mean close-up."""
+        if isinstance(value, str):
+            value = value.strip().lower().replace("closeup", "close-up").replace("close up", "close-up")
+        return value
+
+
+class SceneDescription(VisionAnswer):
+    time: float
+    image: str
+    backend: str  # the backend whose words these are
+    outcome: Literal["ok", "fallback"] = "ok"
+    attempts: int = 1
+    error: str = ""
+    raw: str = ""  # the model's last raw answer, cut to scenes.RAW_LIMIT characters
+    seconds: float = 0.0
+
+
+class SceneDescFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    VERSION: ClassVar[int] = 2
+    # No default: a file must say its version (scenes.load treats any other as a cache
+    # miss), and schemas/scenedesc.schema.json says it is required.
+    schema_version: int
+    fingerprint: str
+    backend: str
+    model: str
+    prompt_hash: str
+    frames: list[SceneDescription]
+
+
+# Music: the library scan (music_library.json) and the bed's plan (music.json).
+
+
+class Track(Artefact):
+    path: str
+    size: int
+    mtime_ns: int
+    duration: float
+    bpm: float
+    beats: list[float]  # seconds into the track
+
+
+class Library(Artefact):
+    folder: str
+    tracks: list[Track]
+    skipped: list[str] = []  # files that are not decodable audio, with the reason
+
+
+class MusicPlan(Artefact):
+    source: str  # the track's path, or "synthesised"
+    bpm: float
+    offset: float  # where in the source the trailer's first frame falls, seconds
+    length: float  # seconds of bed written to music.wav
+    beats: list[float]  # on the trailer timeline
+    reasons: list[str]
+
+
+# TRAILER_MANIFEST.json: the editable cut plan (cinecut.manifest plans it). Its parts
+# carry no schema_version of their own.
+
+
+class Segment(BaseModel):
+    """One piece of the trailer: a clip of the film, a title card, or a silent black beat."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["clip", "title", "black"]
+    act: int | None = Field(default=None, ge=1, le=3)
+    source_in: float | None = Field(default=None, ge=0)
+    source_out: float | None = Field(default=None, ge=0)
+    duration: float | None = Field(default=None, gt=0)
+    text: str | None = None
+    zone: str | None = None
+    beat: str | None = None
+    score: float | None = None
+    dialogue: str | None = None
+    film_audio: bool = True  # play the clip's own sound (False: picture only)
+    # How this segment begins, coming from the previous one: a hard cut, a dissolve
+    # (both clips overlap, using film beyond their in/out points as handles), or a dip
+    # through black or white (the previous segment fades out, this one fades in).
+    transition: Literal["cut", "dissolve", "fade_black", "fade_white"] = "cut"
+    transition_seconds: float = Field(default=TRANSITION_SECONDS, gt=0, le=3)
+    reasons: list[str] = []
+
+    @model_validator(mode="after")
+    def _complete(self) -> Segment:
+        if self.kind == "clip":
+            if self.source_in is None or self.source_out is None:
+                raise ValueError("a clip needs source_in and source_out")
+            if self.source_out - self.source_in < MIN_CLIP:
+                raise ValueError(f"a clip must be at least {MIN_CLIP:g} s long (source_out - source_in)")
+        else:
+            if self.duration is None:
+                raise ValueError(f"a {self.kind} segment needs a duration")
+            if self.kind == "title" and not (self.text or "").strip():
+                raise ValueError("a title segment needs text")
+        return self
+
+    @property
+    def length(self) -> float:
+        if self.kind == "clip":
+            return float(self.source_out) - float(self.source_in)  # type: ignore[arg-type]
+        return float(self.duration)  # type: ignore[arg-type]
+
+
+class MusicCue(BaseModel):
+    """The music bed under the whole trailer, and its beats on the trailer timeline."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: str  # the bed as conform plays it from the trailer's first frame (music.wav)
+    source: str  # the library track it was cut from, or "synthesised"
+    bpm: float
+    beats: list[float]
+    snapped: str = ""  # how many cuts the plan put on a beat
+
+
+class VoiceLine(BaseModel):
+    """A line of the film's dialogue heard over other pictures (voice-over)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str
+    source_in: float = Field(ge=0)
+    source_out: float = Field(ge=0)
+    at: float = Field(ge=0)  # where it starts on the trailer timeline, seconds
+
+    @model_validator(mode="after")
+    def _ordered(self) -> VoiceLine:
+        if self.source_out <= self.source_in:
+            raise ValueError("source_out must be after source_in")
+        return self
+
+
+class Manifest(Artefact):
+    film: str
+    fingerprint: str
+    title: str
+    tagline: str = ""
+    vibe: str
+    target_seconds: float
+    backends: dict[str, str] = {}  # which backend produced the descriptions and the anchors
+    segments: list[Segment] = Field(min_length=1)
+    music: MusicCue | None = None
+    voiceover: list[VoiceLine] = []
+
+
+# qc.json: the rendered trailer measured (cinecut.qc measures it).
+
+
+class Check(BaseModel):
+    name: str
+    value: float | str | bool
+    expected: str
+    ok: bool
+
+
+class ClipTiming(Artefact):
+    segment: int  # index in the manifest
+    act: int
+    expected_frame: int  # where the manifest puts the probed frame
+    offset: int | None  # frames between that and where the film's frame really is; None: a still shot
+    distance: float  # how unlike the film's frame the best output frame is (0 = same)
+
+
+class SoundSync(Artefact):
+    """How far the trailer's sound is from the film's own sound at the start of one clip."""
+
+    segment: int  # index in the manifest
+    act: int
+    start: float  # seconds: the clip's first frame in the trailer
+    level_db: float  # the dialogue stem's level in the window (dBFS RMS)
+    offset_ms: float | None  # trailer sound minus dialogue stem: + = the sound is late; None: unmeasurable
+    frames: float | None  # the same in frames
+    correlation: float  # how alike the two are at that offset (normalised, 1 = same waveform)
+    note: str = ""  # why a clip could not be measured
+
+
+class QCReport(Artefact):
+    trailer: str
+    passed: bool
+    duration: float
+    clips: int
+    checks: list[Check]
+    black: list[tuple[float, float]] = []  # black stretches found (seconds)
+    frozen: list[tuple[float, float]] = []  # frozen stretches found
+    timings: list[ClipTiming] = []
+    sync: list[SoundSync] = []
 
 
 M = TypeVar("M", bound=BaseModel)

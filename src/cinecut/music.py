@@ -15,7 +15,7 @@ import numpy as np
 from . import media
 from .errors import CinecutError
 from .media import AUDIO_RATE as RATE  # the bed is at the trailer's rate
-from .models import Artefact
+from .models import Library, MusicPlan, Track
 from .vibes import Vibe
 
 log = logging.getLogger(__name__)
@@ -24,31 +24,6 @@ ANALYSIS_RATE = 22050
 HOP = 128  # onset envelope hop at ANALYSIS_RATE: 5.8 ms, fine enough for frame-exact cuts
 AUDIO_EXTENSIONS = {".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".aif", ".aiff", ".wma"}
 TAIL = 20.0  # seconds of bed beyond the planned length: room for hand edits that lengthen the cut
-# Vibes whose synthesised bed is in a minor key.
-
-
-class Track(Artefact):
-    path: str
-    size: int
-    mtime_ns: int
-    duration: float
-    bpm: float
-    beats: list[float]  # seconds into the track
-
-
-class Library(Artefact):
-    folder: str
-    tracks: list[Track]
-    skipped: list[str] = []  # files that are not decodable audio, with the reason
-
-
-class MusicPlan(Artefact):
-    source: str  # the track's path, or "synthesised"
-    bpm: float
-    offset: float  # where in the source the trailer's first frame falls, seconds
-    length: float  # seconds of bed written to music.wav
-    beats: list[float]  # on the trailer timeline
-    reasons: list[str]
 
 
 def library_files(folder: str | Path) -> list[Path]:

@@ -7,9 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .manifest import Manifest, Segment
 from .media import AUDIO_RATE
-from .models import Stamp
+from .models import Manifest, Segment, Stamp
 
 PEAK_LIMIT = -1.0  # dBTP the delivered trailer must not exceed (what QC checks)
 

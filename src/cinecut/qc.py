@@ -10,11 +10,9 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel
 
 from . import media
-from .manifest import Manifest
-from .models import Artefact, Stamp
+from .models import Check, ClipTiming, Manifest, QCReport, SoundSync, Stamp
 from .placement import PEAK_LIMIT, Placement, fit_transitions, place_segments
 
 THUMB = (64, 36)  # frames are compared as small grey images: grading and scaling barely matter
@@ -30,46 +28,6 @@ SYNC_LEAD = 0.25  # ...of which before the clip's first frame: the cut itself is
 SYNC_SEARCH = 0.5  # seconds either way that the trailer's sound may be off
 SYNC_SILENT_DB = -50.0  # the stem's level (dBFS RMS) in the window below which nothing is heard to match
 SYNC_AMBIGUOUS = 0.01  # another offset, over a frame away, matching within this of the best: periodic sound
-
-
-class Check(BaseModel):
-    name: str
-    value: float | str | bool
-    expected: str
-    ok: bool
-
-
-class ClipTiming(Artefact):
-    segment: int  # index in the manifest
-    act: int
-    expected_frame: int  # where the manifest puts the probed frame
-    offset: int | None  # frames between that and where the film's frame really is; None: a still shot
-    distance: float  # how unlike the film's frame the best output frame is (0 = same)
-
-
-class SoundSync(Artefact):
-    """How far the trailer's sound is from the film's own sound at the start of one clip."""
-
-    segment: int  # index in the manifest
-    act: int
-    start: float  # seconds: the clip's first frame in the trailer
-    level_db: float  # the dialogue stem's level in the window (dBFS RMS)
-    offset_ms: float | None  # trailer sound minus dialogue stem: + = the sound is late; None: unmeasurable
-    frames: float | None  # the same in frames
-    correlation: float  # how alike the two are at that offset (normalised, 1 = same waveform)
-    note: str = ""  # why a clip could not be measured
-
-
-class QCReport(Artefact):
-    trailer: str
-    passed: bool
-    duration: float
-    clips: int
-    checks: list[Check]
-    black: list[tuple[float, float]] = []  # black stretches found (seconds)
-    frozen: list[tuple[float, float]] = []  # frozen stretches found
-    timings: list[ClipTiming] = []
-    sync: list[SoundSync] = []
 
 
 def _streams(path: Path) -> dict:

@@ -16,10 +16,8 @@ import numpy as np
 
 from . import atomic, media
 from .errors import CinecutError
-from .manifest import Manifest
-from .models import Structure
+from .models import Manifest, QCReport, Structure
 from .placement import place_segments
-from .qc import QCReport
 
 THUMB = (192, 108)
 PER_ROW = 8

@@ -2,7 +2,7 @@
 
 Layout of `<film>.scenedesc.msgpack` (a msgpack map):
 
-    schema_version  int     SCENEDESC_VERSION
+    schema_version  int     SceneDescFile.VERSION
     fingerprint     str     the film's "mtime_ns:size" from the stamp
     backend         str     the configured backend: "heuristic" | "llama_cpp" | "openai"
     model           str     model identity (files, sizes and content hashes; "" for heuristic)
@@ -14,9 +14,10 @@ Layout of `<film>.scenedesc.msgpack` (a msgpack map):
                             "fallback" when the model's answers were invalid), attempts,
                             error, raw (the model's last answer) and seconds (its cost)
 
-`schemas/scenedesc.schema.json` is the same layout as a JSON Schema. Loading never
-raises on a damaged or foreign file: that is a cache miss (None). A bug in the loader
-itself is not caught.
+The models (`SceneDescFile`, its `SceneDescription` frames, the `VisionAnswer` a model
+is asked for) are in cinecut.models; `schemas/scenedesc.schema.json` is the same layout
+as a JSON Schema. Loading never raises on a damaged or foreign file: that is a cache
+miss (None). A bug in the loader itself is not caught.
 """
 
 from __future__ import annotations
@@ -24,65 +25,17 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import msgpack
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 
 from . import atomic
-from .models import Keyframe
+from .models import Keyframe, SceneDescFile, SceneDescription
 
 log = logging.getLogger(__name__)
 
-SCENEDESC_VERSION = 2
 HEURISTIC_PROMPT = "heuristic-v1: words from brightness, contrast, colour, motion, faces"
-
-
-ShotScale = Literal["wide", "medium", "close-up"]
-
-
-class VisionAnswer(BaseModel):
-    """What a vision model is asked for; its JSON Schema constrains the model's output."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    visual_content: str = Field(min_length=1, max_length=200, description="what is seen, one sentence")
-    mood: str = Field(min_length=1, max_length=40, description="the mood in one to three words")
-    action: str = Field(min_length=1, max_length=120, description="what happens")
-    setting: str = Field(min_length=1, max_length=80, description="where it happens")
-    shot_scale: ShotScale
-    people: int = Field(ge=0, le=100, description="number of people visible")
-    intensity: float = Field(ge=0, le=1, description="how dramatic, 0 calm to 1 most intense")
-
-    @field_validator("shot_scale", mode="before")
-    @classmethod
-    def _scale_words(cls, value: Any) -> Any:
-        """Models write "Close up", "closeup": all mean close-up."""
-        if isinstance(value, str):
-            value = value.strip().lower().replace("closeup", "close-up").replace("close up", "close-up")
-        return value
-
-
-class SceneDescription(VisionAnswer):
-    time: float
-    image: str
-    backend: str  # the backend whose words these are
-    outcome: Literal["ok", "fallback"] = "ok"
-    attempts: int = 1
-    error: str = ""
-    raw: str = ""  # the model's last raw answer, cut to RAW_LIMIT characters
-    seconds: float = 0.0
-
-
-class SceneDescFile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    schema_version: int
-    fingerprint: str
-    backend: str
-    model: str
-    prompt_hash: str
-    frames: list[SceneDescription]
 
 
 def prompt_hash(prompt: str) -> str:
@@ -165,9 +118,9 @@ def load(path: str | Path) -> SceneDescFile | None:
     except (msgpack.UnpackException, ValueError, RecursionError) as exc:
         log.info("%s: not a scene description (%s: %s)", path, type(exc).__name__, exc)
         return None
-    if not isinstance(data, dict) or data.get("schema_version") != SCENEDESC_VERSION:
+    if not isinstance(data, dict) or data.get("schema_version") != SceneDescFile.VERSION:
         what = f"schema_version {data.get('schema_version')!r}" if isinstance(data, dict) else type(data).__name__
-        log.info("%s: not a scene description of schema %d (%s)", path, SCENEDESC_VERSION, what[:80])
+        log.info("%s: not a scene description of schema %d (%s)", path, SceneDescFile.VERSION, what[:80])
         return None
     try:
         return SceneDescFile.model_validate(data)

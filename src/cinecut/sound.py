@@ -26,9 +26,8 @@ import pyloudnorm
 from scipy import signal
 
 from . import media
-from .manifest import Manifest
 from .media import AUDIO_RATE as RATE
-from .models import Stamp
+from .models import Manifest, Stamp
 from .placement import place_segments
 
 log = logging.getLogger(__name__)

@@ -10,12 +10,22 @@ from collections import Counter
 import numpy as np
 
 from . import zones
-from .models import Analysis, Candidate, Dialogue, DialogueLine, Narrative, Shot, Speech, Structure
-from .scenes import SceneDescFile, SceneDescription
+from .models import (
+    MIN_CLIP,
+    Analysis,
+    Candidate,
+    Dialogue,
+    DialogueLine,
+    Narrative,
+    SceneDescFile,
+    SceneDescription,
+    Shot,
+    Speech,
+    Structure,
+)
 from .speech import story_lines
 from .vibes import Vibe
 
-MIN_CLIP = 0.5
 BLACK = 0.06
 
 

@@ -22,8 +22,7 @@ from pathlib import Path
 import opentimelineio as otio
 
 from . import atomic
-from .manifest import Manifest
-from .models import Stamp
+from .models import Manifest, Stamp
 from .placement import fit_transitions, place_segments
 
 log = logging.getLogger(__name__)

@@ -38,8 +38,7 @@ from . import llm, scenes
 from .errors import CinecutError
 from .journal import Journal
 from .llm import InvalidAnswer
-from .models import Analysis, Keyframe
-from .scenes import SceneDescFile, SceneDescription, VisionAnswer
+from .models import Analysis, Keyframe, SceneDescFile, SceneDescription, VisionAnswer
 
 log = logging.getLogger(__name__)
 
@@ -311,7 +310,7 @@ def describe_all(
     prompt = prompt_of(vision)
     describer = open_describer(vision, models_dir, threads)
     identity = {
-        "schema_version": scenes.SCENEDESC_VERSION,
+        "schema_version": SceneDescFile.VERSION,
         "fingerprint": fingerprint,
         "backend": describer.backend,
         "model": describer.identity,
@@ -359,7 +358,7 @@ def describe_all(
     if described and fallbacks == len(described):
         log.warning("every frame fell back to the heuristic: check the model or server (%s)", describer.identity)
     return SceneDescFile(
-        schema_version=scenes.SCENEDESC_VERSION,
+        schema_version=SceneDescFile.VERSION,
         fingerprint=fingerprint,
         backend=describer.backend,
         model=describer.identity,

@@ -14,6 +14,7 @@ sources, repeated. Then prints, all measured in the same run:
 
 Goals (issue 3): analysis <= 1.3x the decode, >= 3x faster than the reference, peak RSS
 < 1.5 GB and not growing with the film's length (run with --minutes 5 and 10 to compare).
+The table is printed and written to docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from common import load_note, write_section
 
 from cinecut import media
 
@@ -90,6 +93,8 @@ def main() -> None:
     parser.add_argument("--film", type=Path, help="a film of your own instead of the generated one")
     args = parser.parse_args()
     film = args.film or film_of(args.minutes)
+    what = f"`{film.name}`" if args.film else f"{args.minutes} min of generated 1080p H.264 with motion"
+    note = load_note()
     print(f"film: {film}")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -125,6 +130,26 @@ def main() -> None:
         print(f"cinecut vs reference: {reference / ours:.1f}x faster")
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"(largest child process RSS, ffmpeg included: {children:.0f} MB)")
+    rows = [
+        ("decode alone, `ffmpeg -i film -f null -` (baseline)", decode, ""),
+        ("cinecut analysis (shots, signals, dissolves, keyframes: one decode pass)", ours,
+         f"{shots} shots, {keyframes} keyframes; peak RSS {rss:.0f} MB"),
+        ("reference: 420p proxy transcode", transcode, ""),
+        ("reference: scene detection on the proxy", detect, f"{len(cuts)} shots"),
+        ("reference: one seek per keyframe (a shot's middle)", seeks, f"{len(cuts)} seeks"),
+        ("reference in all", reference, f"{reference / ours:.2f}x the analysis"),
+    ]  # fmt: skip
+    table = [
+        f"{what}; every figure measured in this run, {note}. Goals (issue 3): analysis <= 1.3x the "
+        "decode, the reference >= 3x the analysis, peak RSS < 1.5 GB and not growing with the film's "
+        f"length (compare `--minutes 5`). Largest child process RSS, ffmpeg included: {children:.0f} MB.",
+        "",
+        "| step | wall | ratio to the decode | notes |",
+        "| --- | --- | --- | --- |",
+        *(f"| {name} | {seconds:.1f} s | {seconds / decode:.2f}x | {notes} |" for name, seconds, notes in rows),
+    ]
+    title = f"analysis of {film.name}" if args.film else f"analysis, {args.minutes} min of 1080p H.264"
+    write_section(title, "\n".join(table))
 
 
 if __name__ == "__main__":

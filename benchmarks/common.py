@@ -72,3 +72,23 @@ def read_benchmark(path: Path) -> dict[str, str]:
     """The figures of a Snakemake `benchmark:` file (TSV: a header row, then the run)."""
     header, values = path.read_text().splitlines()[:2]
     return dict(zip(header.split("\t"), values.split("\t"), strict=False))
+
+
+def load_note() -> str:
+    """The machine's 1-minute load average against its cores, for a section's text: the
+    figures of a run on a busy machine are not those of an idle one."""
+    import os
+
+    load = os.getloadavg()[0]
+    cores = os.cpu_count() or 1
+    busy = " (other jobs were running: figures are slower than on an idle machine)" if load > 0.5 * cores else ""
+    return f"load average {load:.1f} on {cores} cores at the start{busy}"
+
+
+def timed_or_explain(cmd: list[str], cwd: Path) -> float:
+    """`timed`, but a failing command stops the benchmark with the end of its output."""
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{(proc.stdout + proc.stderr)[-4000:]}")
+    return time.perf_counter() - start

@@ -102,9 +102,10 @@ def test_three_films_through_slurm_with_memory_enforced(three_films):
     submitted = re.findall(r"submitted with SLURM jobid (\d+) \(log: \S*/slurm_logs/(\w+)/", output)
     print(f"SLURM job ids: {' '.join(job_id for job_id, _ in submitted)}")
     kinds = {kind for _, kind in submitted}
-    assert {"rule_analysis", "rule_scenedesc", "rule_conform", "rule_qc", "rule_report_assets"} <= kinds, kinds
+    rules = {"rule_dialogue", "rule_speech", "rule_analysis", "rule_scenedesc", "rule_conform", "rule_qc"}
+    assert rules | {"rule_report_assets"} <= kinds, kinds
     assert any(kind.startswith("group_story") for kind in kinds), kinds  # the small story rules, one job
-    assert len({job_id for job_id, _ in submitted}) == 6 * len(VIBES)  # every non-local job of every film
+    assert len({job_id for job_id, _ in submitted}) == 8 * len(VIBES)  # every non-local job of every film
     for name, vibe in VIBES.items():
         qc = json.loads((work / f"results/{name}/qc.json").read_text())
         assert qc["passed"], name

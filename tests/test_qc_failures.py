@@ -55,12 +55,12 @@ def film_frames_once(demo_build):
     film = str(demo_build / "resources/demo/demo.mp4")
     read, cache = qc_module._thumbs, {}
 
-    def thumbs(path, crop="", start=0.0, frames=None):
+    def thumbs(path, crop="", start=0.0, frames=None, keyframes=()):
         if str(path) != film:
-            return read(path, crop, start, frames)
-        key = (crop, start, frames)
+            return read(path, crop, start, frames, keyframes)
+        key = (crop, start, frames, tuple(keyframes))
         if key not in cache:
-            cache[key] = read(path, crop, start, frames)
+            cache[key] = read(path, crop, start, frames, keyframes)
         return cache[key].copy()
 
     with pytest.MonkeyPatch.context() as patch:

@@ -145,15 +145,18 @@ def test_subtitles_of_the_whole_film_with_an_excerpt_say_so():
 
 # ---------------------------------------------------------------- empty means none
 
-KEYS = ["film", "subtitles", "vibe", "title", "tagline", "sheet", "film_glob", "models_dir", "font_dir", "results"]
+KEYS = ["film", "subtitles", "subtitle_language", "vibe", "title", "tagline", "sheet", "film_glob", "models_dir"]
+KEYS += ["font_dir", "results"]
 # The real Snakefile, included by a probe that prints what the workflow made of the config.
-PROBE = f"""import json
+PROBE = f"""import dataclasses
+import json
 
 
 include: "Snakefile"
 
 
-print("PROBE " + json.dumps({{"films": FILMS, "config": {{k: config[k] for k in {KEYS!r}}}}}))
+films = {{name: dataclasses.asdict(film) for name, film in FILMS.items()}}
+print("PROBE " + json.dumps({{"films": films, "config": {{k: config[k] for k in {KEYS!r}}}}}))
 """
 
 
@@ -178,8 +181,11 @@ def test_empty_config_values_on_the_command_line_mean_none(tmp_path):
     work = copy_workflow(tmp_path / "w", film="films/night_train.mp4", subtitles="films/night_train.srt")
     _film(work / "films/night_train.mp4")
     (work / "films/night_train.srt").write_text("1\n00:00:00,100 --> 00:00:00,900\nAll aboard!\n")
-    parsed, jobs = _plan(work, "--config", "subtitles=", "title=", "tagline=", "models_dir=", "font_dir=")
+    parsed, jobs = _plan(
+        work, "--config", "subtitles=", "subtitle_language=", "title=", "tagline=", "models_dir=", "font_dir="
+    )
     assert parsed["config"]["subtitles"] == parsed["config"]["title"] == parsed["config"]["tagline"] == ""
+    assert parsed["config"]["subtitle_language"] == ""
     film = parsed["films"]["night_train"]
     assert film["subtitles"] == "", "an empty subtitles= is no subtitles, not config.yaml's file"
     assert film["title"] == "Night Train", "the default title: the film's name"
@@ -195,6 +201,7 @@ def test_empty_values_in_config_yaml_and_the_sheet_mean_the_defaults(tmp_path):
         vibe=None,
         title=None,
         tagline=None,
+        subtitle_language=None,
         film_glob=None,
         models_dir=None,
         font_dir=None,
@@ -213,7 +220,8 @@ def test_empty_values_in_config_yaml_and_the_sheet_mean_the_defaults(tmp_path):
     parsed, jobs = _plan(work)
     assert parsed["config"]["vibe"] == "thriller" and parsed["config"]["results"] == "results"
     assert {k: v for k, v in parsed["config"].items() if k not in ("film", "sheet", "vibe", "results")} == {
-        "subtitles": "", "title": "", "tagline": "", "film_glob": "", "models_dir": "", "font_dir": ""
+        "subtitles": "", "subtitle_language": "", "title": "", "tagline": "", "film_glob": "", "models_dir": "",
+        "font_dir": "",
     }  # fmt: skip
     films = parsed["films"]
     assert {stem: f["title"] for stem, f in films.items()} == {

@@ -27,7 +27,7 @@ rule report_assets:
             labels={"film": "{film}", "figure": "QC"},
         ),
         trailer=report(
-            f"{RESULTS}/{{film}}/report/trailer.mp4",
+            f"{RESULTS}/{{film}}/report/trailer.html",
             caption="../report/trailer.rst",
             category="{film}",
             labels={"film": "{film}", "figure": "trailer"},

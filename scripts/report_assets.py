@@ -12,7 +12,7 @@ def main(sm):
     report.contact_sheet(Path(sm.input.trailer), manifest, Path(sm.output.sheet))
     report.anchors_svg(models.load(models.Structure, sm.input.structure), manifest, Path(sm.output.timeline))
     report.qc_page(qc, Path(sm.output.qc))
-    report.preview(Path(sm.input.trailer), Path(sm.output.trailer))
+    report.trailer_page(Path(sm.input.trailer), Path(sm.output.trailer), qc.duration)
 
 
 run_script(snakemake, main)  # noqa: F821 - injected by Snakemake

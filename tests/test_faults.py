@@ -284,6 +284,12 @@ def _svg(path: Path) -> None:
         raise ValueError("not an SVG")
 
 
+def _html(path: Path) -> None:
+    """A page of the report (QC table, the trailer's player): whole when it closes."""
+    if not path.read_text(encoding="utf-8").rstrip().endswith("</html>"):
+        raise ValueError("the page does not end with </html>")
+
+
 def _tsv(path: Path) -> None:
     with open(path, newline="") as fh:
         rows = list(csv.reader(fh, delimiter="\t"))
@@ -321,6 +327,7 @@ LOADERS: dict[str, Callable[[Path], None]] = {
     ".edl": _timeline,
     ".xml": _timeline,
     ".svg": _svg,
+    ".html": _html,
     ".tsv": _tsv,
     ".cube": _cube,
 }
@@ -385,6 +392,8 @@ def test_every_kind_of_result_has_a_reader_that_finds_damage(tmp_path):
         otio.adapters.write_to_file(timeline, str(made[suffix]), adapter_name=adapter)
     made[".svg"] = tmp_path / "a.svg"
     made[".svg"].write_text('<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><rect width="4"/></svg>\n')
+    made[".html"] = tmp_path / "q.html"
+    made[".html"].write_text("<!DOCTYPE html><html><body><table><tr><td>ok</td></tr></table></body></html>\n")
     made[".tsv"] = tmp_path / "b.tsv"
     made[".tsv"].write_text("s\th:m:s\tmax_rss\n1.5\t0:00:01\t100.0\n")
     made[".cube"] = tmp_path / "l.cube"

@@ -86,3 +86,36 @@ def test_every_tracked_entry_is_workflow_or_not():
     known = set(workflow_files.WORKFLOW_FILES) | set(workflow_files.NOT_WORKFLOW)
     assert entries <= known, f"name these in tools/workflow_files.py: {sorted(entries - known)}"
     assert not set(workflow_files.WORKFLOW_FILES) & set(workflow_files.NOT_WORKFLOW)
+
+
+def test_what_snakemake_report_needs_is_a_base_dependency():
+    """`snakemake --report` works after `make demo` (base dependencies only): every package
+    that Snakemake's report code says "must be installed" is one of them (pygments was a
+    test tool once, and the README's report command failed)."""
+    import snakemake
+
+    report_code = Path(snakemake.__file__).parent / "report"
+    needed = {
+        match.group(1).lower()
+        for path in report_code.rglob("*.py")
+        for match in re.finditer(r"Python package (\w+) must be installed", path.read_text())
+    }
+    assert needed, "Snakemake's report code no longer names what it needs: look at it again"
+    import importlib.metadata as metadata
+
+    from packaging.requirements import Requirement
+
+    # The base dependencies and what they require in turn (no extras).
+    todo = [
+        Requirement(s).name for s in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    ]
+    base: set[str] = set()
+    while todo:
+        name = re.sub(r"[-_.]+", "-", todo.pop()).lower()
+        if name not in base:
+            base.add(name)
+            for line in metadata.requires(name) or []:
+                req = Requirement(line)
+                if req.marker is None or ("extra" not in str(req.marker) and req.marker.evaluate()):
+                    todo.append(req.name)
+    assert needed <= base, f"add to [project] dependencies: {sorted(needed - base)}"

@@ -1,13 +1,15 @@
 """Figures for `snakemake --report`: a contact sheet of the chosen shots per act, the
-story anchors on a timeline, the QC table, and a small copy of the trailer.
+story anchors on a timeline, the QC table, and the trailer to play.
 
 The report shows images, HTML and PDF in its page and offers anything else as a
-download, so the QC table is an HTML page. The trailer is a download: the report's page
-is a data URL, and Chromium shows none over 2 MB, which an embedded video would pass."""
+download, so the QC table and the trailer are HTML pages. The report shows each as a data
+URL, and Chromium shows none over 2 MB: the trailer's page holds a copy small enough."""
 
 from __future__ import annotations
 
+import base64
 import html
+import tempfile
 from pathlib import Path
 
 import av
@@ -120,25 +122,43 @@ def anchors_svg(structure: Structure, manifest: Manifest, out: Path, width: int 
     atomic.write_text(out, "\n".join(parts) + "\n")
 
 
-PREVIEW_HEIGHT = 360  # lines: the report embeds the file, so a 96 s trailer stays ~3 MB
+PREVIEW_HEIGHT = 240  # lines of the trailer's copy in the report
+# Bytes of the copy: base64 in the page, the page base64 in the report's data URL, so the
+# URL stays under Chromium's 2 MB (2 * 4/3 * 4/3 of this, and the page around it).
+PREVIEW_BYTES = 1_000_000
+PREVIEW_AUDIO = 32_000  # bits/s, mono AAC: the dialogue stays intelligible
 PAGE = (
     "<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title><style>"
     "body{{font-family:sans-serif;margin:1em;background:#fff}} table{{border-collapse:collapse}}"
     "td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left}} tr.failed{{background:#fdd}}"
-    "</style></head><body>{body}</body></html>\n"
+    "video{{max-width:100%}}</style></head><body>{body}</body></html>\n"
 )
 
 
-def preview(trailer: Path, out: Path) -> None:
-    """The trailer at PREVIEW_HEIGHT lines (never larger than it is), for the report."""
-    with atomic.atomic_path(out, suffix=".mp4") as tmp:
-        media.run(
-            ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-y", "-i", str(trailer),
-             "-vf", f"scale=-2:'min({PREVIEW_HEIGHT},ih)'", "-c:v", "libx264", "-preset", "veryfast", "-crf", "28",
-             "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k", "-movflags", "+faststart", "-f", "mp4", str(tmp)],
-            trailer,
-            "making the report's copy of the trailer",
-        )  # fmt: skip
+def trailer_page(trailer: Path, out: Path, duration: float) -> None:
+    """A page that plays a copy of the trailer at PREVIEW_HEIGHT lines, its bit rate fitted
+    to PREVIEW_BYTES (x264's one-pass rate control can overshoot: then once more, lower)."""
+    total = PREVIEW_BYTES * 8 * 0.9 / max(duration, 1.0)  # bits/s, with room for the container
+    with tempfile.TemporaryDirectory() as scratch:
+        small = Path(scratch) / "trailer.mp4"
+        for _ in range(3):
+            video = max(int(total - PREVIEW_AUDIO), 20_000)
+            media.run(
+                ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-y", "-i", str(trailer),
+                 "-vf", f"scale=-2:'min({PREVIEW_HEIGHT},ih)'", "-c:v", "libx264", "-preset", "veryfast",
+                 "-b:v", str(video), "-maxrate", str(video * 3 // 2), "-bufsize", str(video * 2), "-pix_fmt", "yuv420p",
+                 "-c:a", "aac", "-ac", "1", "-b:a", str(PREVIEW_AUDIO), "-movflags", "+faststart", "-f", "mp4",
+                 str(small)],
+                trailer,
+                "making the report's copy of the trailer",
+            )  # fmt: skip
+            size = small.stat().st_size
+            if size <= PREVIEW_BYTES:
+                break
+            total *= 0.9 * PREVIEW_BYTES / size
+        data = base64.b64encode(small.read_bytes()).decode()
+    body = f"<video controls preload='auto' src='data:video/mp4;base64,{data}'></video>"
+    atomic.write_text(out, PAGE.format(title=html.escape(trailer.name), body=body))
 
 
 def qc_page(report: QCReport, out: Path) -> None:

@@ -44,7 +44,7 @@ from openai_stub import StubServer
 from cinecut import models, scenes
 from cinecut.demo import build_demo
 
-KILLS = 21
+KILLS = 22  # the segment writer, every stage (14) once, then AGAIN
 MAY_MISS = 2  # kills that may find no job alive (one that ended between the look and the kill)
 AIMS = 3  # kills aimed at one stage until one finds its job alive (a rerun may be quicker)
 # Every stage once, in the order the reference run started them, then again for the

@@ -142,7 +142,9 @@ def test_a_clipped_peak_fails_true_peak_only(demo, tmp_path):
     click = f"aeval='val(ch)+between(t,{t:.3f},{t + 0.005:.3f})':c=same"
     report, failed = qc(demo, altered(demo, tmp_path / "peak.mp4", *new_sound(click)))
     assert failed == {PEAK}, report.checks
-    assert check(report, PEAK).value >= PEAK_LIMIT + 1  # the click reaches full scale (0 dBTP)
+    # The click alone is over the limit: the trailer without it passed QC (<= -1 dBTP). Through
+    # AAC a 5 ms full-scale click measures 0 dBTP or a little under (-0.4 seen), never the limit.
+    assert check(report, PEAK).value >= PEAK_LIMIT + 0.3
 
 
 def test_sound_three_frames_late_fails_the_sync_check_only(demo, tmp_path):
@@ -165,7 +167,7 @@ def test_a_frozen_stretch_fails_the_freeze_check_only(demo, tmp_path):
     assert clip.frames >= hold * 1.25, clip
     first = clip.first_frame + clip.frames // 6
     span = (float(first / demo.fps), float((first + hold) / demo.fps))
-    assert not film_is_still(demo.manifest, demo.placements(), demo.fps, span), "the film moves there"
+    assert not film_is_still(demo.manifest, demo.stamp, demo.placements(), demo.fps, span), "the film moves there"
     graph = f"[0:v]split[a][b];[a][b]freezeframes=first={first}:last={first + hold - 1}:replace={first}[v]"
     report, failed = qc(demo, altered(demo, tmp_path / "frozen.mp4", *new_picture(graph, complex_graph=True)))
     assert failed == {FROZEN}, report.checks

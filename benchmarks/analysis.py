@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import load_note, write_section
+from common import load_note, table_head, write_section
 
 from cinecut import media
 
@@ -144,8 +144,7 @@ def main() -> None:
         "decode, the reference >= 3x the analysis, peak RSS < 1.5 GB and not growing with the film's "
         f"length (compare `--minutes 5`). Largest child process RSS, ffmpeg included: {children:.0f} MB.",
         "",
-        "| step | wall | ratio to the decode | notes |",
-        "| --- | --- | --- | --- |",
+        *table_head("step", "wall", "ratio to the decode", "notes"),
         *(f"| {name} | {seconds:.1f} s | {seconds / decode:.2f}x | {notes} |" for name, seconds, notes in rows),
     ]
     title = f"analysis of {film.name}" if args.film else f"analysis, {args.minutes} min of 1080p H.264"

@@ -46,6 +46,11 @@ def demo_workflow(dest: Path, args: argparse.Namespace) -> Path:
     return work
 
 
+def table_head(*columns: str) -> list[str]:
+    """The first two lines of a markdown table: its column names and the rule under them."""
+    return ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
+
+
 def write_section(title: str, body: str) -> None:
     """Put a benchmark's table into docs/benchmarks.md under `## title`, with the machine
     and the date, replacing that section's earlier run (no timing is typed by hand)."""

@@ -25,7 +25,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import psutil
-from common import SNAKEMAKE, demo_arguments, demo_workflow, timed, write_section
+from common import SNAKEMAKE, demo_arguments, demo_workflow, table_head, timed, write_section
 
 from cinecut import models, placement
 from cinecut.manifest import plan_manifest
@@ -124,8 +124,9 @@ def main() -> None:
             table = [
                 header,
                 "",
-                "| transitions | trailer | segments | conform wall | encode floor | ratio | peak RSS (tree) |",
-                "| --- | --- | --- | --- | --- | --- | --- |",
+                *table_head(
+                    "transitions", "trailer", "segments", "conform wall", "encode floor", "ratio", "peak RSS (tree)"
+                ),
                 *rows,
             ]
             write_section(f"conform {width}x{height}, {args.cores} cores", "\n".join(table))

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import yaml
-from common import REPO, SNAKEMAKE, copy_workflow, read_benchmark, write_section
+from common import REPO, SNAKEMAKE, copy_workflow, read_benchmark, table_head, write_section
 
 MEDIA = REPO / "tests" / "media"
 FILMS = (".mkv", ".mp4", ".webm", ".avi", ".ts", ".mov", ".ogv", ".mpg")
@@ -93,8 +93,7 @@ def main() -> None:
     table = [
         f"Default config, trailer {width}x{height}, `--cores 2`, no subtitle files.",
         "",
-        "| film | container / video / rate / sound | clips per act | QC | wall | conform peak RSS |",
-        "| --- | --- | --- | --- | --- | --- |",
+        *table_head("film", "container / video / rate / sound", "clips per act", "QC", "wall", "conform peak RSS"),
         *rows,
     ]
     write_section(f"corpus {width}x{height}", "\n".join(table))

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 import yaml
-from common import SNAKEMAKE, copy_workflow, load_note, timed, write_section
+from common import SNAKEMAKE, copy_workflow, load_note, table_head, timed, write_section
 
 
 def workflow(folder: Path, films: int, placeholder: Path) -> Path:
@@ -118,8 +118,7 @@ def main() -> None:
         "benchmarks, groups or scripts): what Snakemake itself needs for those jobs.",
         "",
         "| films | jobs | `snakemake -n` | ratio to start-up | per film above start-up | no-op DAG (floor) "
-        "| ratio to floor |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        * table_head("ratio to floor"),
         *rows,
     ]
     write_section("DAG planning: snakemake -n per number of films", "\n".join(table) + after)

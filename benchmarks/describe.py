@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import devmodels, load_note, write_section
+from common import devmodels, load_note, table_head, write_section
 
 from cinecut import models, vision
 from cinecut.journal import Journal
@@ -175,8 +175,7 @@ def main() -> None:
         "backend's own cost, not a real model's (real weights: ~2 s per frame for a 7B model on a GPU, tens "
         f"of seconds on a CPU). {missing}Baseline of the frames/s: the heuristic backend.",
         "",
-        "| backend | wall | frames/s | ms per frame | ratio to heuristic (time per frame) |",
-        "| --- | --- | --- | --- | --- |",
+        *table_head("backend", "wall", "frames/s", "ms per frame", "ratio to heuristic (time per frame)"),
         *(
             f"| {name} | {seconds:.3f} s | {fps:,.1f} | {1000 / fps:,.3f} | {heuristic / fps:,.0f}x |"
             for name, seconds, fps in rows
@@ -184,8 +183,7 @@ def main() -> None:
         "",
         "The journal's cost per frame, heuristic backend, best of 5 runs; baseline: the bare per-frame loop.",
         "",
-        "| per frame | ms | ratio to the bare loop | notes |",
-        "| --- | --- | --- | --- |",
+        *table_head("per frame", "ms", "ratio to the bare loop", "notes"),
         *(
             f"| {name} | {1000 * seconds:.3f} | {seconds / (min(bare) / n):.2f}x | {notes} |"
             for name, seconds, notes in per_frame

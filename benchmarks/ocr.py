@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import REPO, write_section
+from common import REPO, table_head, write_section
 
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "src"))
@@ -73,8 +73,9 @@ def main() -> None:
             f" {args.workers} process(es) at a time. Largest timing errors over all lines;"
             " ms per bitmap: the whole `build_dialogue` (probe, decode, OCR) over the cues.",
             "",
-            "| format | cues | lines | words right | start error (ms) | end error (ms) | ms per bitmap |",
-            "| --- | --- | --- | --- | --- | --- | --- |",
+            *table_head(
+                "format", "cues", "lines", "words right", "start error (ms)", "end error (ms)", "ms per bitmap"
+            ),
             *rows,
         ]
     )

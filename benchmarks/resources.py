@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from common import SNAKEMAKE, demo_arguments, demo_workflow, read_benchmark, write_section
+from common import SNAKEMAKE, demo_arguments, demo_workflow, read_benchmark, table_head, write_section
 
 
 def declared(output: str) -> dict[str, int]:
@@ -55,8 +55,7 @@ def main() -> None:
     table = [
         f"Demo {args.duration:.0f} s, trailer {args.width}x{args.height}, `--cores {args.cores}`.",
         "",
-        "| rule | declared mem_mb | measured max_rss (MB) | measured / declared | wall |",
-        "| --- | --- | --- | --- | --- |",
+        *table_head("rule", "declared mem_mb", "measured max_rss (MB)", "measured / declared", "wall"),
         *rows,
     ]
     write_section(f"declared memory, demo {args.width}x{args.height}", "\n".join(table))

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import REPO
+from common import REPO, table_head
 
 sys.path.insert(0, str(REPO / "src"))
 import speechmix  # noqa: E402  (tools/, on the path through common)
@@ -50,7 +50,7 @@ def comparison(folder: Path) -> list[str]:
     for snr in (10, 0, -5):
         path = folder / f"mix{snr}.wav"
         cases.append((f"espeak-ng over Big Buck Bunny, {snr:+d} dB", path, speechmix.make_mix(path, snr)))
-    rows = ["| clip | speech (s) | backend | recall | precision | time (s) |", "| --- | --- | --- | --- | --- | --- |"]
+    rows = table_head("clip", "speech (s)", "backend", "recall", "precision", "time (s)")
     for label, path, truth in cases:
         for backend in speech.BACKENDS:
             start = time.perf_counter()
@@ -66,10 +66,7 @@ def comparison(folder: Path) -> list[str]:
 
 def rule_costs() -> list[str]:
     """find_speech as the rule runs it, one process per clip: its time and peak RSS."""
-    rows = [
-        "| film | length (s) | regions | backend | time (s) | peak memory (MB) |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
+    rows = table_head("film", "length (s)", "regions", "backend", "time (s)", "peak memory (MB)")
     for film in CORPUS:
         out = subprocess.run([sys.executable, "-c", PROBE, str(film)], capture_output=True, text=True, check=True)
         took, rss, count, backend = out.stdout.split()

@@ -20,6 +20,7 @@ from common import (
     demo_workflow,
     load_note,
     read_benchmark,
+    table_head,
     timed,
     timed_or_explain,
     write_section,
@@ -74,8 +75,7 @@ def main() -> None:
         f"Demo film of {args.duration:.0f} s, trailer {width}x{height}, in a fresh copy of the workflow, {note}. "
         "Stages: each rule's `benchmark:` file (wall seconds and peak RSS of the job); jobs may overlap.",
         "",
-        "| what | wall | ratio | peak RSS |",
-        "| --- | --- | --- | --- |",
+        *table_head("what", "wall", "ratio", "peak RSS"),
         *rows,
     ]
     write_section(f"demo end to end {width}x{height}", "\n".join(body))

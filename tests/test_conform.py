@@ -135,3 +135,36 @@ def test_a_clip_past_the_films_last_frame_repeats_it(red_then_blue, tmp_path, ca
     assert abs(video - audio) <= 1 / FPS
     assert "its last frame is repeated" in caplog.text
     assert np.abs(frame_at(out, FPS + 1) - frame_at(out, FPS - 1)).mean() < 2  # blue, as the film's last frame
+
+
+def test_the_grade_looks_the_same_before_or_after_scaling_and_leaves_the_bars_black(tmp_path):
+    """A 4:3 film scaled up into the 16:9 trailer is graded at its own size (fewer pixels
+    through the LUT): the picture matches grading after the scaling within a few levels,
+    and the pillarbox bars stay black under a grade that lifts the blacks (drama's)."""
+    from cinecut import grade, segments
+    from cinecut.vibes import get_vibe
+
+    film = tmp_path / "film.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"testsrc2=s=160x120:r={FPS}:d=2",
+         "-c:v", "libx264", "-pix_fmt", "yuv420p", str(film)],
+        check=True,
+    )  # fmt: skip
+    drama = get_vibe("drama").grade
+    assert drama.lift > 0  # the bars would come out grey if the letterbox were graded
+    grade.write_cube(drama, tmp_path / segments.GRADE)
+    frames = {}
+    for first in (True, False):
+        look = segments.Look(
+            film=str(film), fingerprint="1:2", width=W, height=H, fps=Fraction(FPS), lut_digest="drama",
+            font="", title_colour="white", preset="ultrafast", grade_first=first,
+        )  # fmt: skip
+        piece = segments.make_piece(look, "clip", 0, 12, sources=(segments.Source.at(0.5, 12),))
+        segments.render_pieces([piece], look, tmp_path / "cache", tmp_path, workers=1)
+        frames[first] = frame_at(tmp_path / "cache" / f"{piece.key}{segments.SUFFIX}", 6)
+    bar = (W - 120 * 4 // 3 * H // 120) // 2  # 40 px of pillarbox each side at 320x180
+    for frame in frames.values():
+        assert frame[:, : bar - 2].max() <= 3 and frame[:, -(bar - 2) :].max() <= 3
+        assert frame[:, bar + 2 : -bar - 2].mean() > 40  # the picture is there, graded
+    picture = (slice(None), slice(bar + 2, -bar - 2))
+    assert np.abs(frames[True][picture] - frames[False][picture]).mean() < 3

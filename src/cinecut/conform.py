@@ -12,6 +12,7 @@ import json
 import logging
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from pathlib import Path
 
@@ -102,9 +103,9 @@ def render(
     threads: int = 2,
 ) -> segments.RenderStats:
     """The picture piece by piece (segments.py; pieces already in `cache_dir` are reused),
-    joined by stream copy; then the four stems (sound.py), the mix, and the loudness pass.
-    Stems go to `stems_dir` when given. Memory stays that of one or two decoders and one
-    encoder per worker, whatever the trailer's length."""
+    joined by stream copy; beside it, the four stems (sound.py), the mix, and the loudness
+    pass; then both muxed by copy. Stems go to `stems_dir` when given. Memory stays that of
+    one or two decoders and one encoder per worker, whatever the trailer's length."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     vibe = get_vibe(manifest.vibe)
@@ -126,35 +127,64 @@ def render(
             font=font,
             title_colour=vibe.title_colour,
             preset=preset,
+            grade_first=_scaled_up(stamp, width, height),
         )
         placements = place_segments(manifest, fps)
         _warn_past_picture(placements, stamp)
         pieces = plan_pieces(manifest, stamp, look, placements, vibe.title_capitals)
         cache = Path(cache_dir) if cache_dir is not None else scratch / "segments"
         log.info("conform: %d segments in %d pieces at %dx%d %s fps", len(placements), len(pieces), width, height, fps)
-        clock = time.perf_counter()
-        stats = segments.render_pieces(pieces, look, cache, scratch, workers=threads)
-        log.info("conform: %s (%.1f s)", stats, time.perf_counter() - clock)
-        picture = scratch / "picture.mov"
-        segments.join(pieces, look, cache, picture)
-        clock = time.perf_counter()
-        dialogue = sound.film_sound(manifest, stamp, placements)
-        if manifest.music is not None:
-            bed = media.decode_audio(manifest.music.file, AUDIO_RATE, 2)
-        else:
-            log.warning("conform: the manifest has no music; the music stem is silent")
-            bed = np.zeros((AUDIO_RATE, 2), np.float32)
-        timeline = sound.spans(manifest, fps, fit_transitions(placements, stamp, fps))
-        paths = sound.build_stems(manifest, timeline, dialogue, bed, scratch, stamp.seek_points)
-        mix, ducked = scratch / "mix.wav", scratch / "music_ducked.wav"
-        media.run(sound.mix_command(paths, mix, ducked), manifest.film, "mixing the stems")
-        log.info("conform: the four stems and their mix (%.1f s)", time.perf_counter() - clock)
-        clock = time.perf_counter()
-        normalise_loudness(picture, mix, tmp, vibe.loudness)
-        log.info("conform: loudness and the final mux (%.1f s)", time.perf_counter() - clock)
+        # The sound is built beside the picture: it needs none of it, and fills the
+        # cores the pieces leave idle (the last piece, the join).
+        with ThreadPoolExecutor(max_workers=1) as beside:
+            sound_job = beside.submit(build_sound, manifest, stamp, placements, fps, scratch, vibe.loudness)
+            clock = time.perf_counter()
+            stats = segments.render_pieces(pieces, look, cache, scratch, workers=threads)
+            picture = scratch / "picture.mov"
+            segments.join(pieces, look, cache, picture)
+            log.info("conform: %s; picture joined (%.1f s)", stats, time.perf_counter() - clock)
+            audio, paths, ducked = sound_job.result()
+        mux(picture, audio, tmp)
         if stems_dir is not None:
             _write_stems(paths, ducked, Path(stems_dir))
     return stats
+
+
+def build_sound(
+    manifest: Manifest, stamp: Stamp, placements: list[Placement], fps: Fraction, scratch: Path, target: float
+) -> tuple[Path, dict[str, Path], Path]:
+    """The four stems (sound.py), their mix, and the mix brought to `target` LUFS as AAC:
+    the encoded sound, the stems' paths and the ducked music's."""
+    clock = time.perf_counter()
+    dialogue = sound.film_sound(manifest, stamp, placements)
+    if manifest.music is not None:
+        bed = media.decode_audio(manifest.music.file, AUDIO_RATE, 2)
+    else:
+        log.warning("conform: the manifest has no music; the music stem is silent")
+        bed = np.zeros((AUDIO_RATE, 2), np.float32)
+    timeline = sound.spans(manifest, fps, fit_transitions(placements, stamp, fps))
+    paths = sound.build_stems(manifest, timeline, dialogue, bed, scratch, stamp.seek_points)
+    mix, ducked = scratch / "mix.wav", scratch / "music_ducked.wav"
+    media.run(sound.mix_command(paths, mix, ducked), manifest.film, "mixing the stems")
+    audio = scratch / "sound.m4a"
+    normalise_loudness(mix, audio, target)
+    log.info("conform: the four stems, their mix and its loudness (%.1f s)", time.perf_counter() - clock)
+    return audio, paths, ducked
+
+
+def mux(picture: Path, audio: Path, out: Path) -> None:
+    """The trailer: the joined picture and the encoded sound, both copied."""
+    media.run(
+        ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-y", "-i", str(picture), "-i", str(audio)]
+        + ["-map", "0:v:0", "-map", "1:a:0", "-c", "copy", "-movflags", "+faststart", "-f", "mp4", str(out)],
+        picture,
+        "joining picture and sound",
+    )
+
+
+def _scaled_up(stamp: Stamp, width: int, height: int) -> bool:
+    film_width, film_height = stamp.display_size
+    return min(width / film_width, height / film_height) > 1
 
 
 def _warn_past_picture(placements: list[Placement], stamp: Stamp) -> None:
@@ -197,15 +227,15 @@ def measure_loudnorm(path: Path, target: float) -> dict[str, str]:
         raise CinecutError(path, "loudness measurement gave no result") from exc
 
 
-def normalise_loudness(picture: Path, mix: Path, out: Path, target: float) -> None:
-    """Second pass over the mix: linear gain to the target, a limiter for the peaks; the
-    picture's video copied. Sharp transients (a hit, a whoosh) can overshoot the limiter by
-    2 dB or more once AAC-encoded, so the encoded peak is measured, and the audio encoded
-    again with the ceiling lowered by the excess when it is over PEAK_LIMIT."""
+def normalise_loudness(mix: Path, out: Path, target: float) -> None:
+    """Second pass over the mix: linear gain to the target, a limiter for the peaks,
+    encoded to AAC in `out`. Sharp transients (a hit, a whoosh) can overshoot the limiter
+    by 2 dB or more once AAC-encoded, so the encoded peak is measured, and the sound
+    encoded again with the ceiling lowered by the excess when it is over PEAK_LIMIT."""
     m = measure_loudnorm(mix, target)
     ceiling = LIMITER_CEILING
     for _ in range(3):
-        _encode_normalised(picture, mix, out, target, m, ceiling)
+        _encode_normalised(mix, out, target, m, ceiling)
         peak = media.loudness(out)[1]
         if not peak > PEAK_LIMIT:  # also when silent (-inf) or unmeasurable (nan)
             return
@@ -214,7 +244,7 @@ def normalise_loudness(picture: Path, mix: Path, out: Path, target: float) -> No
         ceiling -= excess
 
 
-def _encode_normalised(picture: Path, mix: Path, out: Path, target: float, m: dict[str, str], ceiling: float) -> None:
+def _encode_normalised(mix: Path, out: Path, target: float, m: dict[str, str], ceiling: float) -> None:
     if m.get("input_i") in (None, "-inf"):  # silence: nothing to normalise
         chain = "anull"
     else:
@@ -224,39 +254,9 @@ def _encode_normalised(picture: Path, mix: Path, out: Path, target: float, m: di
             f":linear=true,alimiter=limit={10 ** (ceiling / 20):.4f}:level=false:latency=1"
         )
     media.run(
-        [
-            "ffmpeg",
-            "-hide_banner",
-            "-nostdin",
-            "-v",
-            "error",
-            "-y",
-            "-i",
-            str(picture),
-            "-i",
-            str(mix),
-            "-map",
-            "0:v:0",
-            "-map",
-            "1:a:0",
-            "-c:v",
-            "copy",
-            "-af",
-            f"aformat=channel_layouts=stereo,{chain},aresample={AUDIO_RATE}",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "192k",
-            "-ac",
-            "2",
-            "-ar",
-            str(AUDIO_RATE),
-            "-movflags",
-            "+faststart",
-            "-f",
-            "mp4",
-            str(out),
-        ],
-        picture,
+        ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-y", "-i", str(mix), "-map", "0:a:0"]
+        + ["-af", f"aformat=channel_layouts=stereo,{chain},aresample={AUDIO_RATE}"]
+        + ["-c:a", "aac", "-b:a", "192k", "-ac", "2", "-ar", str(AUDIO_RATE), "-f", "mp4", str(out)],
+        mix,
         "normalising loudness",
     )

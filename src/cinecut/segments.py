@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 SUFFIX = ".nut"
 CRF = 18
+# Bumped whenever a piece's filter chain changes, so that no cache holds pieces of two recipes.
+RECIPE = 2
 # Files a piece's filter graph reads, by names that need no escaping: every ffmpeg runs in
 # the scratch folder that holds them (a film or folder named "a: b, [c]" is fine).
 GRADE = "grade.cube"
@@ -94,6 +96,9 @@ class Look:
     font: str  # the title font's own path (for the key); in the scratch folder as FONT
     title_colour: str
     preset: str
+    # Grade the film's frames before scaling them up (the LUT then runs on fewer pixels);
+    # false when the film is scaled down, or kept, to the trailer's size.
+    grade_first: bool = False
 
     def identity(self) -> dict[str, Any]:
         return {
@@ -101,6 +106,7 @@ class Look:
             "fps": str(self.fps),
             "encoder": {"codec": "libx264", "preset": self.preset, "crf": CRF, "pix_fmt": "yuv420p"},
             "ffmpeg": ffmpeg_version(),
+            "recipe": RECIPE,
         }
 
 
@@ -124,7 +130,7 @@ def make_piece(look: Look, kind: str, first_frame: int, frames: int, **parts: An
     spec: dict[str, Any] = {"kind": kind, "frames": frames, **look.identity()}
     if piece.sources:
         spec["film"] = look.fingerprint
-        spec["grade"] = look.lut_digest
+        spec["grade"] = [look.lut_digest, "first" if look.grade_first else "after scaling"]
         spec["sources"] = [[s.start, s.frames, *([s.seek] if s.seek else [])] for s in piece.sources]
     if kind == "title":
         spec["text"] = list(piece.lines)
@@ -142,19 +148,20 @@ def make_piece(look: Look, kind: str, first_frame: int, frames: int, **parts: An
 def _picture_chain(look: Look, source: Source) -> str:
     """Film frames onto the trailer's grid: from the source's start (when the input seeks
     to a keyframe before it), rate, exact length (the last frame cloned if the film ends
-    a frame or two early), square pixels, letterbox, the grade."""
+    a frame or two early), square pixels, the grade at the smaller of the film's and the
+    fitted size, then the letterbox (its bars stay black, ungraded)."""
     w, h, frames = look.width, look.height, source.frames
     skip = media.decode_skip(float(source.start), float(source.seek)) if source.seek else 0.0
+    # The grade in 16-bit planar RGB: ffmpeg's lut3d has SIMD code there (1/5 of its cost
+    # on 8-bit RGB, and finer steps). Each swscale step converts size and format at once.
+    grade = f"format=gbrp16le,lut3d=file={GRADE}:interp=tetrahedral"
+    fit = f"scale={w}:{h}:force_original_aspect_ratio=decrease"
+    steps = [grade, fit, "format=yuv420p"] if look.grade_first else [fit, grade, "format=yuv420p"]
     return (
         (f"trim=start={seconds(skip)},setpts=PTS-{seconds(skip)}/TB," if skip else "") + f"fps={look.fps},"
         f"trim=end_frame={frames},setpts=PTS-STARTPTS,"
         f"tpad=stop_mode=clone:stop=-1,trim=end_frame={frames},"
-        "scale=trunc(iw*sar/2)*2:ih,"
-        f"scale={w}:{h}:force_original_aspect_ratio=decrease,pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black,"
-        # The grade in 16-bit planar RGB: ffmpeg's lut3d has SIMD code there (1/5 of its
-        # cost on 8-bit RGB, and finer steps); the conversions around it are bilinear.
-        f"setsar=1,format=gbrp16le,lut3d=file={GRADE}:interp=tetrahedral,"
-        "format=yuv420p"
+        "scale=trunc(iw*sar/2)*2:ih," + ",".join(steps) + f",pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1"
     )
 
 
@@ -272,8 +279,10 @@ def render_pieces(
             what = f"rendering the {piece.kind} at frame {piece.first_frame}"
             run(command(piece, look, tmp.resolve(), scratch), look.film, what, cwd=scratch)
 
+    # Longest first: no worker is left alone with a long clip at the end.
+    by_length = sorted(missing, key=lambda p: p.frames, reverse=True)
     with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
-        for future in [pool.submit(render_one, p) for p in missing]:
+        for future in [pool.submit(render_one, p) for p in by_length]:
             future.result()  # the first failure raises here
     pruned = 0
     for path in cache.glob(f"*{SUFFIX}"):

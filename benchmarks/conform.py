@@ -19,15 +19,17 @@ docs/benchmarks.md.
 from __future__ import annotations
 
 import json
+import resource
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import psutil
-from common import SNAKEMAKE, demo_arguments, demo_workflow, table_head, timed, write_section
+from common import SNAKEMAKE, demo_arguments, demo_workflow, load_note, table_head, timed, write_section
 
 from cinecut import models, placement
 from cinecut.manifest import plan_manifest
@@ -46,8 +48,19 @@ conform.render(manifest, stamp, a["out"], a["width"], a["height"], Fraction(a["f
 """
 
 
-def run_sampled(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of the process tree, sampled every 50 ms."""
+@dataclass(frozen=True)
+class Run:
+    wall: float  # seconds
+    cpu: float  # user + system seconds of the whole process tree: what load beside it barely changes
+    rss: float  # MB, the tree's peak
+
+    def __sub__(self, other: Run) -> Run:
+        return Run(self.wall - other.wall, self.cpu - other.cpu, self.rss)
+
+
+def run_sampled(cmd: list[str]) -> Run:
+    """Wall and CPU seconds and peak RSS (MB) of the process tree, sampled every 50 ms."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
     root, peak = psutil.Process(proc.pid), 0
@@ -61,25 +74,27 @@ def run_sampled(cmd: list[str]) -> tuple[float, float]:
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"failed: {' '.join(cmd[:3])}...\n{proc.stderr.read()[-3000:]}")
-    return wall, peak / 1e6
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return Run(wall, cpu, peak / 1e6)
 
 
-def encode_floor(frames: int, width: int, height: int, fps: Fraction, threads: int, out: Path) -> float:
+def encode_floor(frames: int, width: int, height: int, fps: Fraction, threads: int, out: Path) -> Run:
     """ffmpeg encoding `frames` generated frames as conform's pieces are encoded, plus AAC."""
     cmd = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=s={width}x{height}:r={fps}",
            "-f", "lavfi", "-i", "sine=f=440:r=48000", "-frames:v", str(frames), "-t", f"{float(frames / fps):.6f}",
            "-c:v", "libx264", "-preset", PRESET, "-crf", "18", "-pix_fmt", "yuv420p", "-threads", str(threads),
            "-c:a", "aac", "-b:a", "192k", str(out)]  # fmt: skip
-    return run_sampled(cmd)[0]
+    return run_sampled(cmd)
 
 
-def own_frames_floor(trailer: Path, threads: int, out: Path) -> float:
+def own_frames_floor(trailer: Path, threads: int, out: Path) -> Run:
     """ffmpeg encoding the trailer's own picture and sound as conform encodes them, less
     the time it takes to decode them: what encoding exactly these frames costs."""
     decode = ["ffmpeg", "-v", "error", "-threads", str(threads), "-i", str(trailer)]
     encode = decode + ["-c:v", "libx264", "-preset", PRESET, "-crf", "18", "-pix_fmt", "yuv420p",
                        "-threads", str(threads), "-c:a", "aac", "-b:a", "192k", "-y", str(out)]  # fmt: skip
-    return run_sampled(encode)[0] - run_sampled([*decode, "-f", "null", "-"])[0]
+    return run_sampled(encode) - run_sampled([*decode, "-f", "null", "-"])
 
 
 def main() -> None:
@@ -101,8 +116,9 @@ def main() -> None:
         rows = []
         header = (
             f"demo film {args.duration:.0f} s; trailer {width}x{height} at {fps} fps, x264 {PRESET}, "
-            f"{args.cores} worker(s); floors: x264 + AAC at {args.cores} threads of as many generated frames "
-            "(testsrc2), and of the trailer's own frames less their decode"
+            f"{args.cores} worker(s), {load_note()}; floors: x264 + AAC at {args.cores} threads of as many generated frames "
+            "(testsrc2), and of the trailer's own frames less their decode. Seconds of CPU (user + system, "
+            "the whole process tree) in brackets: they barely change with other load on the machine"
         )
         print(header)
         for length, transitions in cases:
@@ -124,12 +140,14 @@ def main() -> None:
                 "preset": PRESET, "stems": str(case / "stems"), "cache": str(case / "segments"),
                 "threads": args.cores,
             }  # fmt: skip
-            wall, rss = run_sampled([sys.executable, "-c", CHILD, json.dumps(child)])
+            conform = run_sampled([sys.executable, "-c", CHILD, json.dumps(child)])
             floor = encode_floor(frames, width, height, Fraction(fps), args.cores, case / "floor.mp4")
             own = own_frames_floor(case / "trailer.mp4", args.cores, case / "own.mp4")
             row = (
-                f"| {transitions} | {frames / float(fps):.1f} s | {len(manifest.segments)} | {wall:.1f} s "
-                f"| {floor:.1f} s | {wall / floor:.2f}x | {own:.1f} s | {wall / own:.2f}x | {rss:.0f} MB |"
+                f"| {transitions} | {frames / float(fps):.1f} s | {len(manifest.segments)} "
+                f"| {conform.wall:.1f} s ({conform.cpu:.0f} s) | {floor.wall:.1f} s ({floor.cpu:.0f} s) "
+                f"| {conform.wall / floor.wall:.2f}x | {own.wall:.1f} s ({own.cpu:.0f} s) "
+                f"| {conform.wall / own.wall:.2f}x | {conform.cpu / own.cpu:.2f}x | {conform.rss:.0f} MB |"
             )
             print(row, flush=True)
             rows.append(row)
@@ -141,11 +159,12 @@ def main() -> None:
                     "transitions",
                     "trailer",
                     "segments",
-                    "conform wall",
-                    "floor: testsrc2",
+                    "conform wall (CPU)",
+                    "floor: testsrc2 (CPU)",
                     "ratio",
-                    "floor: own frames",
+                    "floor: own frames (CPU)",
                     "ratio",
+                    "CPU ratio",
                     "peak RSS (tree)",
                 ),
                 *rows,

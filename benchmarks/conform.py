@@ -116,9 +116,9 @@ def main() -> None:
         rows = []
         header = (
             f"demo film {args.duration:.0f} s; trailer {width}x{height} at {fps} fps, x264 {PRESET}, "
-            f"{args.cores} worker(s), {load_note()}; floors: x264 + AAC at {args.cores} threads of as many generated frames "
-            "(testsrc2), and of the trailer's own frames less their decode. Seconds of CPU (user + system, "
-            "the whole process tree) in brackets: they barely change with other load on the machine"
+            f"{args.cores} worker(s), {load_note()}; floors: x264 + AAC at {args.cores} threads of as many "
+            "generated frames (testsrc2), and of the trailer's own frames less their decode. Seconds of CPU "
+            "(user + system, the whole process tree) in brackets: they barely change with other load on the machine"
         )
         print(header)
         for length, transitions in cases:

@@ -36,7 +36,9 @@ def internal_errors(output: str) -> list[str]:
     return [line for line in output.splitlines() if is_internal_error(line)]
 
 
-SMALL = {"trailer": {"width": 320, "height": 180, "preset": "ultrafast"}}
+# Zone meaning by word lists: sentence embeddings take 8-40 s to load in each film's
+# narrative job, and are tested on their own (test_story.py) and in the demo's build.
+SMALL = {"trailer": {"width": 320, "height": 180, "preset": "ultrafast"}, "narrative": {"meaning": "lexical"}}
 TWO_SHOTS = (
     "testsrc2=s={size}:r=25:d={half},format={pix}[a];"
     "mandelbrot=s={size}:r=25,trim=duration={half},setpts=PTS-STARTPTS,format={pix}[b];"

@@ -1,5 +1,6 @@
-"""Fault injection: SIGKILL of the whole run (Snakemake and every job it started) at 20 or
-more moments spread over all stages, as a power cut or the OOM killer would. The kills are
+"""Fault injection: SIGKILL of the whole run (Snakemake and every job it started) at the
+moments most likely to leave a result torn (SAMPLE), as a power cut or the OOM killer
+would; benchmarks/faults.py runs the full sweep, 22 kills over every stage. The kills are
 chained: each rerun (`snakemake --unlock`, then the same command) runs until the next kill,
 and the last one completes. After every kill, each file in results/ must be whole (it
 loads); at the end the manifest must be byte-identical to an uninterrupted run's, and no
@@ -454,7 +455,57 @@ def test_the_ledger_names_the_job_whose_process_the_kill_took(tmp_path):
 # ---------------------------------------------------------------- the trial
 
 
-def test_sigkill_at_20_moments_then_rerun_gives_the_same_manifest(tmp_path):
+def full_sweep(order: list[str]) -> list[str]:
+    """Every stage once, in the order the reference run started them, the segment writer
+    before conform's other aims, then AGAIN: KILLS kills (benchmarks/faults.py)."""
+    schedule = sorted(FIRST + order + AGAIN, key=lambda rule: order.index(rule.split(",")[0]))
+    assert len(schedule) == KILLS and {rule.split(",")[0] for rule in schedule} == set(order), schedule
+    return schedule
+
+
+# The test's sample of the sweep: the kills most likely to leave a result torn, each of a
+# different way of writing: a segment of conform's cache in the middle of being written, a
+# describing job part-way through its frames (the journal) and the moment its msgpack is in
+# place before Snakemake has recorded it, keyframe images (analysis), the music bed's WAV
+# header (music), the report's pictures and pages (report_assets). The full sweep of every
+# stage is benchmarks/faults.py.
+SAMPLE = [SEGMENT, "analysis", "scenedesc", PUBLISHED, "music", "report_assets"]
+
+
+def sample(order: list[str]) -> list[str]:
+    return sorted(SAMPLE, key=lambda rule: order.index(rule.split(",")[0]))
+
+
+@dataclass
+class Trial:
+    """A chain of kills and reruns against an uninterrupted reference run."""
+
+    schedule: list[str]
+    order: list[str]  # the stages, as the reference run started them
+    trials: list[tuple[str, Round, bool, str, list[str]]]  # name, the round, handled, output, broken
+    aims: list[tuple[str, Round]]  # what each kill was aimed at
+    final: Round
+    frames: int  # frames the reference run described
+    asked_again: int  # frames asked of the model more than once in the killed runs
+    described: int  # frames asked of the model in the killed runs, each counted once
+    work: Path
+    reference: Path  # the reference run's results/f
+
+    @property
+    def landed(self) -> list[Round]:
+        return [last for _, last, *_ in self.trials if last.landed]
+
+    def by_stage(self) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for last in self.landed:
+            for rule in last.hit:
+                found[rule] = found.get(rule, 0) + 1
+        return found
+
+
+def sigkill_trial(tmp_path: Path, plan: Callable[[list[str]], list[str]]) -> Trial:
+    """The reference run, then the kills that `plan` picks from the stages' order, chained
+    (each rerun runs until the next kill), then a last run to the end."""
     films = tmp_path / "films"
     films.mkdir()
     build_demo(films / "f.mp4", films / "f.srt", films / "truth.json", duration=30, width=320, height=180)
@@ -471,21 +522,19 @@ def test_sigkill_at_20_moments_then_rerun_gives_the_same_manifest(tmp_path):
     with StubServer("ok", delay=0.12) as stub:
         reference = watch(workdir("reference", stub.url))
         assert reference.returncode == 0, reference.output[-4000:]
-        ref_dir = tmp_path / "reference/results/f"
         frames = len(stub.asked)
         assert frames >= 15 and max(stub.asked.values()) == 1, stub.asked
         took = {rule: reference.finished[rule] - t for rule, t in reference.started.items()}
         order = sorted(reference.started, key=reference.started.get)
-        schedule = sorted(FIRST + order + AGAIN, key=lambda rule: order.index(rule.split(",")[0]))
-        assert len(schedule) == KILLS and {rule.split(",")[0] for rule in schedule} == set(took), schedule
         assert set(order) <= set().union(*SCRIPT_RULES.values()), "every stage is a script job the kills can see"
+        schedule = plan(order)
 
         stub.asked.clear()
         work = workdir("killed", stub.url)
         rng = random.Random(8)
         done: set[str] = set()
         trials = []
-        aims: list[tuple[str, Round]] = []  # what each kill was aimed at
+        aims: list[tuple[str, Round]] = []
         for aimed in schedule:
             target = aimed.split(",")[0]
             for attempt in range(AIMS):
@@ -515,38 +564,60 @@ def test_sigkill_at_20_moments_then_rerun_gives_the_same_manifest(tmp_path):
                     break
         final = watch(work)
         asked_again = sum(stub.asked.values()) - len(stub.asked)
+        described = len(stub.asked)
+    return Trial(
+        schedule, order, trials, aims, final, frames, asked_again, described, work, tmp_path / "reference/results/f"
+    )
 
-    landed = [last for _, last, *_ in trials if last.landed]
+
+def check_trial(trial: Trial) -> None:
+    """Print the ledger of the kills and assert what every kill must leave."""
+    landed = trial.landed
     describing = sum("scenedesc" in last.hit for last in landed)
-    handled = sum(ok for _, _, ok, *_ in trials)
-    tracebacks = sum(output.count("Traceback") for *_, output, _ in trials) + final.output.count("Traceback")
-    by_stage: dict[str, int] = {}
-    for last in landed:
-        for rule in last.hit:
-            by_stage[rule] = by_stage.get(rule, 0) + 1
-    print(f"\nSIGKILL trials: {len(trials)} tried, {len(landed)} landed while a job ran,")
+    handled = sum(ok for _, _, ok, *_ in trial.trials)
+    tracebacks = sum(output.count("Traceback") for *_, output, _ in trial.trials) + trial.final.output.count(
+        "Traceback"
+    )
+    by_stage = trial.by_stage()
+    print(f"\nSIGKILL trials: {len(trial.trials)} tried, {len(landed)} landed while a job ran,")
     print(f"  {handled} handled as expected, {tracebacks} tracebacks")
     print(f"  jobs killed, by stage: {by_stage}")
-    print(f"  frames asked again: {asked_again} (kills of the describing job: {describing}, frames: {frames})")
-    for aimed, last, ok, output, broken in trials:
+    print(
+        f"  frames asked again: {trial.asked_again} (kills of the describing job: {describing}, frames: {trial.frames})"
+    )
+    for aimed, last, ok, output, broken in trial.trials:
         print(f"  aimed at {aimed}: killed {last.hit_text()}: {'handled' if ok else 'NOT HANDLED'}")
         for why in broken:
             print(f"    does not load: {why}")
         record_case("SIGKILL", f"killed {last.hit_text()} (aimed at {aimed})", ok, output)
         assert not broken, f"results that do not load after killing {last.hit_text()}: {broken}"
 
-    assert final.returncode == 0, final.output[-4000:]
-    assert handled == len(trials) and tracebacks == 0, [(a, last.hit, ok) for a, last, ok, *_ in trials]
-    assert len(landed) >= len(trials) - MAY_MISS, f"only {len(landed)} of {len(trials)} kills found a job alive"
-    assert set(by_stage) >= set(order), f"the kills should hit every stage's job: {by_stage}, stages {order}"
-    hit_aimed = {aimed for aimed, last in aims if aimed.split(",")[0] in last.hit}
-    assert hit_aimed == set(schedule), f"no kill aimed at these found their job: {set(schedule) - hit_aimed}"
+    work = trial.work
+    assert trial.final.returncode == 0, trial.final.output[-4000:]
+    assert handled == len(trial.trials) and tracebacks == 0, [(a, last.hit, ok) for a, last, ok, *_ in trial.trials]
+    assert len(landed) >= len(trial.trials) - MAY_MISS, (
+        f"only {len(landed)} of {len(trial.trials)} kills found a job alive"
+    )
+    hit_aimed = {aimed for aimed, last in trial.aims if aimed.split(",")[0] in last.hit}
+    assert hit_aimed == set(trial.schedule), (
+        f"no kill aimed at these found their job: {set(trial.schedule) - hit_aimed}"
+    )
     manifest = (work / "results/f/TRAILER_MANIFEST.json").read_bytes()
-    assert manifest == (ref_dir / "TRAILER_MANIFEST.json").read_bytes(), "the manifest differs from the reference"
+    assert manifest == (trial.reference / "TRAILER_MANIFEST.json").read_bytes(), (
+        "the manifest differs from the reference"
+    )
     assert json.loads((work / "results/f/qc.json").read_text())["passed"]
-    assert len(stub.asked) == frames, "every frame described once in all"
-    assert asked_again <= describing, "only a frame in flight at a kill may be asked twice"
+    assert trial.described == trial.frames, "every frame described once in all"
+    assert trial.asked_again <= describing, "only a frame in flight at a kill may be asked twice"
     leftovers = [p.name for p in (work / "results").rglob(".*") if p.name != ".snakemake_timestamp"]
     assert not leftovers, f"temporaries of killed jobs were not cleared: {leftovers}"
     journal = work / "results/f/f.scenedesc.msgpack.journal"
     assert journal.exists(), "the journal stays: it answers the next run"
+
+
+def test_sigkill_at_the_riskiest_moments_then_rerun_gives_the_same_manifest(tmp_path):
+    """The sample (SAMPLE) of the sweep; every stage, 22 kills: benchmarks/faults.py."""
+    trial = sigkill_trial(tmp_path, sample)
+    check_trial(trial)
+    assert len(trial.schedule) == len(SAMPLE) and set(SAMPLE) <= set(trial.schedule)
+    assert set(trial.by_stage()) >= {rule.split(",")[0] for rule in SAMPLE}, trial.by_stage()

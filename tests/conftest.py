@@ -120,18 +120,31 @@ def demo_build(tmp_path_factory) -> Path:
     return work
 
 
+# The user's film: a 30 s demo-like film at 320x180, a 320x180 trailer, and zones by word
+# lists. The tests of film_build ask what reruns and what is reused, which neither size nor
+# zones change; the demo's 90 s at 640x360, and sentence embeddings loaded in each
+# narrative job (8-40 s), made each build and each test that renders again 2-3x longer.
+# (The demo's build keeps the defaults: its tests assert them.)
+FILM_SIZE = {"duration": 30, "width": 320, "height": 180}
+SMALL_TRAILER = {"width": 320, "height": 180, "preset": "ultrafast"}
+LEXICAL = {"meaning": "lexical"}
+
+
 @pytest.fixture(scope="session")
-def film_build(tmp_path_factory, demo_build) -> Path:
-    """A film the user brings (not rule-produced): the demo film copied into films/."""
+def film_build(tmp_path_factory) -> Path:
+    """A film the user brings (not rule-produced): a film with subtitles in films/."""
+    from cinecut.demo import build_demo
+
     work = copy_workflow(
         tmp_path_factory.mktemp("film"),
         film="films/lighthouse.mp4",
         subtitles="films/lighthouse.srt",
         title="The Keeper",
+        trailer=SMALL_TRAILER,
+        narrative=LEXICAL,
     )
     (work / "films").mkdir()
-    shutil.copy2(demo_build / "resources/demo/demo.mp4", work / "films/lighthouse.mp4")
-    shutil.copy2(demo_build / "resources/demo/demo.srt", work / "films/lighthouse.srt")
+    build_demo(work / "films/lighthouse.mp4", work / "films/lighthouse.srt", work / "truth.json", **FILM_SIZE)
     snakemake(work, "trailer.mp4")
     return work
 

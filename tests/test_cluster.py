@@ -1,5 +1,10 @@
-"""A real single-node SLURM cluster (tools/slurm-cluster.sh), three films through
-`--profile profiles/slurm`: every trailer passes QC and its jobs went through SLURM."""
+"""A real single-node SLURM cluster (tools/slurm-cluster.sh), two films (the main film and
+one of a film sheet) through `--profile profiles/slurm`: every trailer passes QC and its
+jobs went through SLURM.
+
+The SLURM plugin checks on its jobs 2 s after a finish, then 12 s later: on the 2-CPU node
+each pair of jobs takes 14 s, whatever it does, so the run's time is its number of jobs
+(8 a film). A third film took 70 s more and proved nothing the second does not."""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ import pytest
 from conftest import REPO, SNAKEMAKE, copy_workflow, stream_durations
 
 CLUSTER = REPO / "tools/slurm-cluster.sh"
-VIBES = {"harbour": "thriller", "meadow": "romance", "circuit": "sci-fi"}
+VIBES = {"harbour": "thriller", "meadow": "romance"}
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("apt-get") is None,
@@ -84,7 +89,7 @@ def three_films(slurm, tmp_path_factory) -> tuple[Path, str]:
         trailer={"width": 320, "height": 180, "preset": "veryfast"},
     )
     (work / "films").mkdir()
-    for name, source in zip(VIBES, ("mandelbrot", "life", "cellauto"), strict=True):
+    for name, source in zip(VIBES, ("mandelbrot", "life"), strict=True):
         make_film(work / f"films/{name}.mp4", source)
     rows = [f"films/{name}.mp4\t\t{vibe}\t{name.title()}\t" for name, vibe in VIBES.items() if name != "harbour"]
     (work / "films.tsv").write_text("film\tsubtitles\tvibe\ttitle\ttagline\n" + "\n".join(rows) + "\n")

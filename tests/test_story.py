@@ -123,7 +123,9 @@ def structure_settings(backend, **over):
     return {"backend": backend, "retries": 0, "chunks": 4, "threads": 2, "llama_cpp": llama, **over}
 
 
-@pytest.mark.parametrize("duration, escalation, climax, resolution", [CASES[0], CASES[2]])
+# One film: the climax at 90%, the hardest to keep in order (the 600 s film took 30 s more
+# and proves nothing this one does not; the heuristic runs on every case above).
+@pytest.mark.parametrize("duration, escalation, climax, resolution", [CASES[2]])
 def test_gemma_anchors_are_valid_or_a_recorded_fallback(gemma, duration, escalation, climax, resolution):
     film = synthetic_film(duration, escalation, climax, resolution)
     s = anchors.find_structure(*film, structure_settings("llama_cpp", llama_cpp={"model": str(gemma)}))
@@ -137,23 +139,25 @@ def test_gemma_anchors_are_valid_or_a_recorded_fallback(gemma, duration, escalat
 
 
 def test_structure_through_an_openai_server_running_gemma(gemma):
-    """The openai backend against llama-cpp-python's server on gemma: a real HTTP round trip."""
+    """The openai backend against llama-cpp-python's server on gemma: a real HTTP round trip.
+    (A 300 s film in two parts: four parts of a 600 s film took 52 s and prove the same.)"""
     import devmodels
 
-    film = synthetic_film(600, 200, 420, 530)
+    film = synthetic_film(*CASES[2])
     with devmodels.llama_server(gemma, "--chat_format", "gemma", "--n_ctx", "4096") as url:
         openai = {"base_url": url, "model": "gemma", "api_key_env": "OPENAI_API_KEY", "timeout": 120, "retries": 0}
         openai.update(max_tokens=96, response_format="json_object", concurrency=1)
-        s = anchors.find_structure(*film, structure_settings("openai", openai=openai))
-    assert s.requested == "openai" and s.model == "openai:gemma" and len(s.summaries) == 4
+        s = anchors.find_structure(*film, structure_settings("openai", chunks=2, openai=openai))
+    assert s.requested == "openai" and s.model == "openai:gemma" and len(s.summaries) == 2
     assert s.backend == "openai" or s.fallback
-    assert 0 <= s.begin < s.escalation < s.climax <= s.resolution <= 600
+    assert 0 <= s.begin < s.escalation < s.climax <= s.resolution <= CASES[2][0]
 
 
-def test_structure_backend_in_the_workflow_reruns_the_story_not_the_vision(demo_build, gemma, tmp_path):
-    """gemma through the structure rule on the demo: -n names the story rules only, and
-    structure.json says what was asked for, what decided and why."""
-    work = clone_build(demo_build, tmp_path / "w")
+def test_structure_backend_in_the_workflow_reruns_the_story_not_the_vision(film_build, gemma, tmp_path):
+    """gemma through the structure rule on the user's film (conftest: 30 s, shorter prompts
+    than the demo's 90 s): -n names the story rules only, and structure.json says what was
+    asked for, what decided and why."""
+    work = clone_build(film_build, tmp_path / "w")
     config = yaml.safe_load((work / "config.yaml").read_text())
     config["structure"] = structure_settings("llama_cpp", llama_cpp={"model": str(gemma)})
     (work / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
@@ -162,8 +166,8 @@ def test_structure_backend_in_the_workflow_reruns_the_story_not_the_vision(demo_
     assert {"structure", "narrative", "manifest", "conform", "qc"} <= set(jobs)
     assert "scenedesc" not in jobs and "analysis" not in jobs
     assert "Params have changed since last execution" in dry.stdout + dry.stderr
-    snakemake(work, "results/demo/structure.json")
-    s = json.loads((work / "results/demo/structure.json").read_text())
+    snakemake(work, "results/lighthouse/structure.json")
+    s = json.loads((work / "results/lighthouse/structure.json").read_text())
     assert s["requested"] == "llama_cpp" and "gemma-3-270m" in s["model"] and len(s["summaries"]) == 4
     assert s["backend"] == "llama_cpp" or s["fallback"]
     assert 0 <= s["begin"] < s["escalation"] < s["climax"] <= s["resolution"] <= s["duration"]

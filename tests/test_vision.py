@@ -356,14 +356,15 @@ def _journal_records(path: Path) -> int:
     return sum(1 for item in unpacker if "key" in item)
 
 
-def test_sigkill_while_describing_resumes_at_the_next_frame(demo_build, tmp_path):
+def test_sigkill_while_describing_resumes_at_the_next_frame(film_build, tmp_path):
     """SIGKILL mid-way; the rerun asks the model only for the frames not yet journaled,
-    and the result equals an uninterrupted run's (timings aside)."""
-    work = clone_build(demo_build, tmp_path / "w")
-    target = "results/demo/demo.scenedesc.msgpack"
+    and the result equals an uninterrupted run's (timings aside). On the user's film of
+    conftest (30 s): the demo's 90 s made each of the four describing runs 3x longer."""
+    work = clone_build(film_build, tmp_path / "w")
+    target = "results/lighthouse/lighthouse.scenedesc.msgpack"
     journal = work / f"{target}.journal"
-    journal.unlink()  # the demo build's (heuristic answers): this test counts the stub's
-    total = len(models.load(models.Analysis, work / "results/demo/analysis.json").keyframes)
+    journal.unlink()  # the build's (heuristic answers): this test counts the stub's
+    total = len(models.load(models.Analysis, work / "results/lighthouse/analysis.json").keyframes)
     with StubServer("ok", delay=0.15) as stub:
         _set_vision(work, backend="openai", openai={"base_url": stub.url, "model": "stub", "concurrency": 1})
         proc = subprocess.Popen(
@@ -396,7 +397,7 @@ def test_sigkill_while_describing_resumes_at_the_next_frame(demo_build, tmp_path
 
         # Edited subtitles re-analyse the film (keyframes go where lines are said in long
         # shots); then the model is asked only about keyframes it has not seen, here none.
-        srt = work / "resources/demo/demo.srt"
+        srt = work / "films/lighthouse.srt"
         cues = srt.read_text().strip().split("\n\n")
         srt.write_text("\n\n".join(cues[: len(cues) // 2]) + "\n")
         assert {"dialogue", "analysis", "scenedesc"} <= set(planned_jobs(snakemake(work, "-n", target)))
@@ -410,17 +411,20 @@ def test_sigkill_while_describing_resumes_at_the_next_frame(demo_build, tmp_path
     assert resumed is not None and fresh is not None
     assert strip(resumed) == strip(fresh)
     assert [f.visual_content for f in resumed.frames[:3]] == [
-        answer_for((work / "results/demo/keyframes" / f.image).read_bytes())["visual_content"]
+        answer_for((work / "results/lighthouse/keyframes" / f.image).read_bytes())["visual_content"]
         for f in resumed.frames[:3]
     ]
 
 
-def test_llama_cpp_trailer_end_to_end_and_a_new_model_cascades(demo_build, tiny_pair, tmp_path):
-    """The demo with the llama_cpp backend: -n says why scenedesc reruns (not analysis);
-    the trailer passes QC and its manifest says which backend described the frames."""
-    work = clone_build(demo_build, tmp_path / "w")
+def test_llama_cpp_trailer_end_to_end_and_a_new_model_cascades(film_build, tiny_pair, tmp_path):
+    """The user's film (conftest) with the llama_cpp backend: -n says why scenedesc reruns
+    (not analysis); the trailer passes QC and its manifest says which backend described
+    the frames."""
+    work = clone_build(film_build, tmp_path / "w")
     llama = {"model": str(tiny_pair.model), "mmproj": str(tiny_pair.mmproj), "n_ctx": 2048, "max_tokens": 400}
-    _set_vision(work, backend="llama_cpp", retries=0, threads=2, llama_cpp=llama)
+    # One thread, as tiny_settings: two threads' spin-waits took 30-70 s a frame (not 1 s)
+    # while other jobs kept both cores busy.
+    _set_vision(work, backend="llama_cpp", retries=0, threads=1, llama_cpp=llama)
     dry = snakemake(work, "-n", "trailer.mp4")
     jobs = planned_jobs(dry)
     assert {"scenedesc", "structure", "narrative", "manifest", "conform", "qc"} <= set(jobs)
@@ -428,16 +432,16 @@ def test_llama_cpp_trailer_end_to_end_and_a_new_model_cascades(demo_build, tiny_
     assert "Params have changed since last execution" in dry.stdout + dry.stderr
 
     snakemake(work, "trailer.mp4")
-    manifest = (work / "results/demo/TRAILER_MANIFEST.json").read_text()
+    manifest = (work / "results/lighthouse/TRAILER_MANIFEST.json").read_text()
     assert '"vision": "llama_cpp"' in manifest and "tiny-llava-text.gguf" in manifest
-    desc = scenes.load(work / "results/demo/demo.scenedesc.msgpack")
+    desc = scenes.load(work / "results/lighthouse/lighthouse.scenedesc.msgpack")
     assert desc is not None and desc.backend == "llama_cpp"
-    assert len(desc.frames) == len(models.load(models.Analysis, work / "results/demo/analysis.json").keyframes)
+    assert len(desc.frames) == len(models.load(models.Analysis, work / "results/lighthouse/analysis.json").keyframes)
 
     assert planned_jobs(snakemake(work, "-n", "trailer.mp4")) == {}, "nothing left to do"
     devmodels.write_text_model(tmp_path / "retrained.gguf", seed=8)
     llama["model"] = str(tmp_path / "retrained.gguf")
-    _set_vision(work, backend="llama_cpp", retries=0, threads=2, llama_cpp=llama)
+    _set_vision(work, backend="llama_cpp", retries=0, threads=1, llama_cpp=llama)
     jobs = planned_jobs(snakemake(work, "-n", "trailer.mp4"))
     assert "scenedesc" in jobs and "analysis" not in jobs
 

@@ -176,7 +176,8 @@ def main() -> None:
                 ),
                 *rows,
             ]
-            write_section(f"conform {width}x{height}, {args.cores} cores", "\n".join(table))
+            title = f"conform {width}x{height}, {args.cores} cores" + ("" if args.floors else ", memory")
+            write_section(title, "\n".join(table))
 
 
 if __name__ == "__main__":

@@ -164,6 +164,7 @@ def build_sound(
         bed = np.zeros((AUDIO_RATE, 2), np.float32)
     timeline = sound.spans(manifest, fps, fit_transitions(placements, stamp, fps))
     paths = sound.build_stems(manifest, timeline, dialogue, bed, scratch, stamp.seek_points)
+    del dialogue, bed  # the mix and the loudness pass read the stems' files
     mix, ducked = scratch / "mix.wav", scratch / "music_ducked.wav"
     media.run(sound.mix_command(paths, mix, ducked), manifest.film, "mixing the stems")
     audio = scratch / "sound.m4a"

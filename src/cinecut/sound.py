@@ -16,7 +16,7 @@ so an editor can remix them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -231,32 +231,35 @@ def build_stems(
     scratch: Path,
     keyframes: Sequence[float] = (),
 ) -> dict[str, Path]:
-    """Dialogue, voice-over, (undducked) music, effects and the ducking key as WAV files in
-    `scratch`, each levelled; returns their paths."""
+    """Dialogue, voice-over, (unducked) music, effects and the ducking key as WAV files in
+    `scratch`, each levelled; returns their paths. Each stem is built, levelled, written
+    and let go in turn: beside the film's sound and the bed, only the key and one stem
+    are held at a time."""
     n = len(dialogue)
     meter = pyloudnorm.Meter(RATE)
-    voice = voiceover_stem(manifest, n, keyframes)
     under_voice = [(ln.at, ln.at + (ln.source_out - ln.source_in), UNDER_VOICEOVER_DB) for ln in manifest.voiceover]
-    dialogue = dialogue * _gain_curve(under_voice, n)[:, None]
-    stems = {
-        "dialogue": dialogue,
-        "voiceover": voice,
-        "music": music_stem(bed, timeline, n),
-        "sfx": sfx_stem(timeline, n),
+    builders: dict[str, Callable[[], np.ndarray]] = {
+        "dialogue": lambda: dialogue * _gain_curve(under_voice, n)[:, None],
+        "voiceover": lambda: voiceover_stem(manifest, n, keyframes),
+        "music": lambda: music_stem(bed, timeline, n),
+        "sfx": lambda: sfx_stem(timeline, n),
     }
-    levelled = {}
-    for name, stem in stems.items():
-        levelled[name], measured = level(stem, STEM_LUFS[name], meter)
+    # The ducking key: speech only (clips that play their line, and the voice-over).
+    speech = _gain_curve([(s.start, s.end, 0.0) for s in timeline if s.has_line], n, ramp=0.02, base=0.0)
+    key = np.zeros((n, 2), np.float32)
+    paths = {}
+    for name, build in builders.items():
+        stem, measured = level(build(), STEM_LUFS[name], meter)
         log.info(
             "stem %s: %.1f LUFS -> %.1f LUFS", name, measured, STEM_LUFS[name] if np.isfinite(measured) else measured
         )
-    # The ducking key: speech only (clips that play their line, and the voice-over).
-    speech = _gain_curve([(s.start, s.end, 0.0) for s in timeline if s.has_line], n, ramp=0.02, base=0.0)
-    key = levelled["dialogue"] * speech[:, None] + levelled["voiceover"]
-    paths = {}
-    for name, stem in [*levelled.items(), ("key", key)]:
+        if name in ("dialogue", "voiceover"):
+            key += stem * speech[:, None] if name == "dialogue" else stem
         paths[name] = scratch / f"{name}.wav"
         media.write_wav(paths[name], stem, RATE, subtype="FLOAT")
+        del stem
+    paths["key"] = scratch / "key.wav"
+    media.write_wav(paths["key"], key, RATE, subtype="FLOAT")
     return paths
 
 

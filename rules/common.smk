@@ -136,13 +136,15 @@ def get_model_threads(settings):
 
 def get_conform_mem_mb(wildcards, threads):
     """Conform runs one ffmpeg per thread, each one or two decoders and an x264 encoder
-    at the trailer's size (benchmarks/conform.py measures it): a base for the sound and
-    the join, and per worker about 150 MB per megapixel plus the film's decoder. An
-    unknown size (0 x 0, the film's own) counts as 1080p."""
+    at the trailer's size, and builds the sound beside them (benchmarks/conform.py
+    measures both): a base for Python, the join and the sound's trailer-length arrays
+    (about 3 MB per second of trailer, 180 s allowed), and per worker about 150 MB per
+    megapixel plus the film's decoder. An unknown size (0 x 0, the film's own) counts as
+    1080p."""
     pixels = (config["trailer"]["width"] or 1920) * (
         config["trailer"]["height"] or 1080
     )
-    return round(600 + threads * (120 + 150 * pixels / 1e6))
+    return round(1000 + threads * (120 + 150 * pixels / 1e6))
 
 
 def get_model_mem_mb(settings):

@@ -256,8 +256,10 @@ def build_stems(
         log.info(
             "stem %s: %.1f LUFS -> %.1f LUFS", name, measured, STEM_LUFS[name] if np.isfinite(measured) else measured
         )
-        if name in ("dialogue", "voiceover"):
-            key += stem * speech[:, None] if name == "dialogue" else stem
+        if name == "dialogue":
+            key += stem * speech[:, None]
+        elif name == "voiceover":
+            key += stem
         paths[name] = scratch / f"{name}.wav"
         media.write_wav(paths[name], stem, RATE, subtype="FLOAT")
         del stem
